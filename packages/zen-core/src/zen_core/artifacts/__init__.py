@@ -1,0 +1,1 @@
+"""Artifact storage: an fsspec-backed store and the materializers that fill it."""

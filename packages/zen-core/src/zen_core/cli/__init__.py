@@ -1,0 +1,1 @@
+"""The ``zen`` command line. Sub-command modules are imported only when used."""

@@ -1,0 +1,93 @@
+"""The universal step entrypoint: run one step of one run, from the spec and store alone.
+
+Every flavor ends up running::
+
+    python -m zen_core.entrypoint --store URL --run-id ID --step STEP_ID \\
+        [--spec URI] [--params JSON] [--attempt N] [--no-cache]
+
+``--spec`` defaults to the spec the client stored with the run. ``--params``
+overrides run parameter values (a backend that supplies them at trigger time
+passes them here); otherwise they come from the run record. The exit code is 0
+when the step completed or was cached, 1 when it failed (its record holds the
+traceback), 2 for bad arguments or a missing run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m zen_core.entrypoint",
+                                description="Run one step of a zen pipeline run.")
+    p.add_argument("--store", required=True, help="artifact store URL")
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--step", required=True, help="step invocation id")
+    p.add_argument("--spec", help="URI of the pipeline spec (default: the run's stored spec)")
+    p.add_argument("--params", help="JSON object of pipeline parameter values")
+    p.add_argument("--attempt", type=int, default=int(os.environ.get("ZEN_STEP_ATTEMPT", "1")))
+    p.add_argument("--no-cache", action="store_true", help="ignore cached outputs")
+    p.add_argument("--source-root", default=os.environ.get("ZEN_SOURCE_ROOT"),
+                   help="folder put first on sys.path to import step code (default: cwd)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    sys.path.insert(0, args.source_root or os.getcwd())
+
+    import fsspec
+
+    from .artifacts.store import ArtifactStore
+    from .errors import StepFailedError, ZenError
+    from .execution import StepRun, execute_step
+    from .records import RunRecord, RunStore
+    from .spec import PipelineSpec
+
+    try:
+        runs = RunStore(ArtifactStore(args.store))
+        if args.spec:
+            with fsspec.open(args.spec, "rb") as f:
+                spec = PipelineSpec.from_json(f.read())
+        else:
+            spec = runs.read_spec(args.run_id)
+        step = spec.step(args.step)
+        try:
+            run = runs.read_run(args.run_id)
+        except ZenError:
+            # a run started by the backend itself (a schedule): record it on first sight
+            run = RunRecord(run_id=args.run_id, pipeline=spec.name, spec_digest=spec.digest())
+            runs.write_run(run)
+        params = dict(run.parameters)
+        if args.params:
+            params.update(json.loads(args.params))
+        for name, p in spec.parameters.items():
+            if name not in params and not p.required:
+                params[name] = p.default
+    except (ZenError, KeyError, ValueError, OSError) as exc:
+        print(f"zen entrypoint: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    enable_cache = False if args.no_cache else run.enable_cache
+    started = time.perf_counter()
+    ctx = StepRun(spec=spec, step=step, run_id=args.run_id, runs=runs, parameters=params,
+                  enable_cache=enable_cache, attempt=args.attempt)
+    try:
+        record = execute_step(ctx)
+    except StepFailedError as exc:
+        print(exc.traceback_text, file=sys.stderr)
+        print(f"zen: step '{step.id}' failed (attempt {args.attempt})", file=sys.stderr)
+        return EXIT_STEP_FAILED
+    took = time.perf_counter() - started
+    print(f"zen: step '{step.id}' {record.status} in {took:.2f}s", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

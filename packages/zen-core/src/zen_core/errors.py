@@ -1,0 +1,52 @@
+"""Every error zen raises on purpose derives from :class:`ZenError`.
+
+Messages name the thing that is wrong (pipeline, step, input, flavor, field) so a
+user can fix the definition without reading a traceback.
+"""
+
+from __future__ import annotations
+
+
+class ZenError(Exception):
+    """Base class of zen's own errors."""
+
+
+class PipelineDefinitionError(ZenError):
+    """A pipeline or step definition is invalid; raised at compile time."""
+
+
+class InvalidNameError(ZenError, ValueError):
+    """A name that would end up in a path or resource name is unsafe."""
+
+
+class StackError(ZenError):
+    """A stack or stack component is missing or misconfigured."""
+
+
+class FlavorNotFoundError(StackError):
+    """A stack names a flavor that no installed package provides."""
+
+
+class ArtifactError(ZenError):
+    """An artifact cannot be written, found or read back."""
+
+
+class StepFailedError(ZenError):
+    """A step raised; carries the step id and its formatted traceback."""
+
+    def __init__(self, step_id: str, message: str, traceback_text: str = "") -> None:
+        super().__init__(f"step '{step_id}' failed: {message}")
+        self.step_id = step_id
+        self.traceback_text = traceback_text
+
+
+class RunFailedError(ZenError):
+    """A pipeline run ended in a failed state."""
+
+    def __init__(self, run_id: str, failed_steps: dict[str, str],
+                 tracebacks: dict[str, str] | None = None) -> None:
+        names = ", ".join(sorted(failed_steps)) or "(no step recorded a failure)"
+        super().__init__(f"run '{run_id}' failed; failed steps: {names}")
+        self.run_id = run_id
+        self.failed_steps = failed_steps
+        self.tracebacks = tracebacks or {}

@@ -1,0 +1,85 @@
+"""The orchestrator interface every flavor implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import PipelineDefinitionError
+from .records import RunRecord, RunStore
+from .spec import PipelineSpec
+
+
+@dataclass
+class RunRequest:
+    """What the client hands an orchestrator: the spec, the run and where it is stored."""
+
+    spec: PipelineSpec
+    run: RunRecord
+    runs: RunStore
+    spec_uri: str
+    parameters: dict[str, Any]
+    enable_cache: bool | None = None
+    #: step id -> the Step object, when the pipeline was defined in this process;
+    #: in-process orchestrators use it instead of importing ``source`` again.
+    steps: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def store_url(self) -> str:
+        return self.runs.store.url
+
+
+class Orchestrator(abc.ABC):
+    """Base class of orchestrator implementations.
+
+    Implementations get ``name`` (the component's name), ``config`` (their
+    validated pydantic config) and ``stack``. :meth:`run` may block until the run
+    ends (returning its final status) or detach (returning ``"running"``).
+    """
+
+    #: The flavor name, used to pick this orchestrator's ``settings={...}`` entry.
+    flavor: str = ""
+    #: The pydantic model for per-step settings of this flavor, if any.
+    settings_model: type[Any] | None = None
+
+    def __init__(self, name: str, config: Any, stack: Any) -> None:
+        self.name = name
+        self.config = config
+        self.stack = stack
+
+    def validate(self, spec: PipelineSpec) -> None:
+        """Check the spec's settings for this flavor; raise before anything is submitted."""
+        if self.settings_model is None:
+            return
+        from pydantic import ValidationError
+
+        scopes = [("pipeline", spec.settings)] + [(f"step '{s.id}'", s.settings) for s in spec.steps]
+        for where, settings in scopes:
+            if self.flavor in settings:
+                try:
+                    self.settings_model.model_validate(settings[self.flavor])
+                except ValidationError as exc:
+                    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                         for e in exc.errors())
+                    raise PipelineDefinitionError(
+                        f"pipeline '{spec.name}', {where}: invalid '{self.flavor}' settings: {problems}"
+                    ) from None
+
+    def step_settings(self, spec: PipelineSpec, step_id: str) -> Any:
+        """This flavor's settings for a step: pipeline-level merged with step-level."""
+        merged = {**spec.settings.get(self.flavor, {}), **spec.step(step_id).settings.get(self.flavor, {})}
+        return self.settings_model.model_validate(merged) if self.settings_model else merged
+
+    @abc.abstractmethod
+    def run(self, request: RunRequest) -> str:
+        """Run (or submit) the pipeline; return the run status when it returns."""
+
+    def stop(self, run: RunRecord) -> None:
+        """Stop a running run. Flavors that cannot stop runs say so."""
+        raise NotImplementedError(f"the '{self.flavor}' orchestrator cannot stop runs")
