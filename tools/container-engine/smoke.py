@@ -52,7 +52,7 @@ class step:
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def __enter__(self) -> "step":
+    def __enter__(self) -> step:
         self.t0 = time.monotonic()
         print(f"--> {self.name}", flush=True)
         return self

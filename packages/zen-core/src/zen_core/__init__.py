@@ -28,24 +28,47 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "step": "steps", "Step": "steps",
-    "pipeline": "pipelines", "Pipeline": "pipelines", "collect": "pipelines",
-    "PipelineSpec": "spec", "StepSpec": "spec", "RetrySpec": "spec",
-    "hookimpl": "hookspecs", "Flavor": "flavors",
-    "ArtifactStore": "artifacts.store", "Materializer": "materializers",
-    "Stack": "stacks", "Orchestrator": "orchestrator", "RunRequest": "orchestrator",
-    "RunResult": "run", "DagScheduler": "dag",
-    "ZenError": "errors", "PipelineDefinitionError": "errors", "RunFailedError": "errors",
-    "StepFailedError": "errors", "StackError": "errors", "FlavorNotFoundError": "errors",
+    "step": "steps",
+    "Step": "steps",
+    "pipeline": "pipelines",
+    "Pipeline": "pipelines",
+    "collect": "pipelines",
+    "PipelineSpec": "spec",
+    "StepSpec": "spec",
+    "RetrySpec": "spec",
+    "hookimpl": "hookspecs",
+    "Flavor": "flavors",
+    "ArtifactStore": "artifacts.store",
+    "Materializer": "materializers",
+    "Stack": "stacks",
+    "Orchestrator": "orchestrator",
+    "RunRequest": "orchestrator",
+    "RunResult": "run",
+    "DagScheduler": "dag",
+    "step_context": "context",
+    "StepContext": "context",
+    "ZenError": "errors",
+    "PipelineDefinitionError": "errors",
+    "RunFailedError": "errors",
+    "StepFailedError": "errors",
+    "StackError": "errors",
+    "FlavorNotFoundError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
     from .artifacts.store import ArtifactStore
+    from .context import StepContext, step_context
     from .dag import DagScheduler
-    from .errors import (FlavorNotFoundError, PipelineDefinitionError, RunFailedError, StackError,
-                         StepFailedError, ZenError)
+    from .errors import (
+        FlavorNotFoundError,
+        PipelineDefinitionError,
+        RunFailedError,
+        StackError,
+        StepFailedError,
+        ZenError,
+    )
     from .flavors import Flavor
     from .hookspecs import hookimpl
     from .materializers import Materializer

@@ -25,8 +25,7 @@ def cache_key(step: StepSpec, resolved_inputs: dict[str, Any]) -> str:
 
     def describe(value: Any) -> Any:
         if isinstance(value, ArtifactRecord):
-            return {"artifact": value.hash, "materializer": [value.materializer,
-                                                              value.materializer_version]}
+            return {"artifact": value.hash, "materializer": [value.materializer, value.materializer_version]}
         if isinstance(value, list) and value and all(isinstance(v, ArtifactRecord) for v in value):
             return [describe(v) for v in value]
         return {"value": value}

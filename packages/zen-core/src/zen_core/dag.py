@@ -53,7 +53,7 @@ class DagScheduler:
         """Steps that may start now (marks them running), in definition order."""
         if self.stopped:
             return []
-        taken = []
+        taken: list[str] = []
         while self._ready and (limit is None or len(taken) < limit):
             sid = self._ready.popleft()
             self.status[sid] = "running"

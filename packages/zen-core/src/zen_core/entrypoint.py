@@ -24,8 +24,9 @@ EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m zen_core.entrypoint",
-                                description="Run one step of a zen pipeline run.")
+    p = argparse.ArgumentParser(
+        prog="python -m zen_core.entrypoint", description="Run one step of a zen pipeline run."
+    )
     p.add_argument("--store", required=True, help="artifact store URL")
     p.add_argument("--run-id", required=True)
     p.add_argument("--step", required=True, help="step invocation id")
@@ -33,8 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--params", help="JSON object of pipeline parameter values")
     p.add_argument("--attempt", type=int, default=int(os.environ.get("ZEN_STEP_ATTEMPT", "1")))
     p.add_argument("--no-cache", action="store_true", help="ignore cached outputs")
-    p.add_argument("--source-root", default=os.environ.get("ZEN_SOURCE_ROOT"),
-                   help="folder put first on sys.path to import step code (default: cwd)")
+    p.add_argument(
+        "--source-root",
+        default=os.environ.get("ZEN_SOURCE_ROOT"),
+        help="folder put first on sys.path to import step code (default: cwd)",
+    )
     return p
 
 
@@ -76,8 +80,15 @@ def main(argv: list[str] | None = None) -> int:
 
     enable_cache = False if args.no_cache else run.enable_cache
     started = time.perf_counter()
-    ctx = StepRun(spec=spec, step=step, run_id=args.run_id, runs=runs, parameters=params,
-                  enable_cache=enable_cache, attempt=args.attempt)
+    ctx = StepRun(
+        spec=spec,
+        step=step,
+        run_id=args.run_id,
+        runs=runs,
+        parameters=params,
+        enable_cache=enable_cache,
+        attempt=args.attempt,
+    )
     try:
         record = execute_step(ctx)
     except StepFailedError as exc:

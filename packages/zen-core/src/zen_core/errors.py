@@ -43,8 +43,9 @@ class StepFailedError(ZenError):
 class RunFailedError(ZenError):
     """A pipeline run ended in a failed state."""
 
-    def __init__(self, run_id: str, failed_steps: dict[str, str],
-                 tracebacks: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, run_id: str, failed_steps: dict[str, str], tracebacks: dict[str, str] | None = None
+    ) -> None:
         names = ", ".join(sorted(failed_steps)) or "(no step recorded a failure)"
         super().__init__(f"run '{run_id}' failed; failed steps: {names}")
         self.run_id = run_id

@@ -9,6 +9,7 @@ so no flavor re-implements step execution.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import traceback
@@ -18,6 +19,7 @@ from typing import Any
 
 from . import cache
 from .artifacts.store import HashingWriter
+from .context import _CURRENT, StepContext
 from .errors import ArtifactError, StepFailedError
 from .logcapture import LineCallback, capture
 from .plugins import materializer_registry, notify
@@ -116,9 +118,14 @@ def _save(ctx: StepRun, output: str, value: Any) -> ArtifactRecord:
     with store.open_write(key) as raw:
         writer = HashingWriter(raw)
         materializer.save(value, writer)  # type: ignore[arg-type]
-    return ArtifactRecord(uri=store.uri(key), materializer=materializer.id,
-                          materializer_version=materializer.version,
-                          type=type_name(type(value)), hash=writer.hexdigest, size=writer.size)
+    return ArtifactRecord(
+        uri=store.uri(key),
+        materializer=materializer.id,
+        materializer_version=materializer.version,
+        type=type_name(type(value)),
+        hash=writer.hexdigest,
+        size=writer.size,
+    )
 
 
 def _split_outputs(ctx: StepRun, result: Any) -> dict[str, Any]:
@@ -128,9 +135,11 @@ def _split_outputs(ctx: StepRun, result: Any) -> dict[str, Any]:
     if len(names) == 1:
         return {names[0]: result}
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
-        raise TypeError(f"step '{ctx.step.id}' declares outputs {', '.join(names)} and must "
-                        f"return a tuple of {len(names)} values, got {type(result).__name__}")
-    return dict(zip(names, result))
+        raise TypeError(
+            f"step '{ctx.step.id}' declares outputs {', '.join(names)} and must "
+            f"return a tuple of {len(names)} values, got {type(result).__name__}"
+        )
+    return dict(zip(names, result, strict=True))
 
 
 def _function(ctx: StepRun) -> tuple[Callable[..., Any], dict[str, Any]]:
@@ -144,8 +153,9 @@ def execute_step(ctx: StepRun) -> StepRecord:
     """Execute one attempt of a step and record it. Raises StepFailedError on failure."""
     runs, step = ctx.runs, ctx.step
     started = time.time()
-    record = StepRecord(run_id=ctx.run_id, step_id=step.id, status="running",
-                        attempt=ctx.attempt, started_at=started)
+    record = StepRecord(
+        run_id=ctx.run_id, step_id=step.id, status="running", attempt=ctx.attempt, started_at=started
+    )
     logs_key = runs.logs_key(ctx.run_id, step.id)
     log_text = ""
     try:
@@ -176,11 +186,13 @@ def execute_step(ctx: StepRun) -> StepRecord:
                 kwargs[name] = [_load(ctx, v, Any) for v in value]
             else:
                 kwargs[name] = _validate(value, annotation)
+        token = _CURRENT.set(StepContext(ctx.run_id, step.id, ctx.attempt, runs.store.url))
         with capture(ctx.echo) as log:
             try:
                 result = func(**kwargs)
             finally:
                 log_text = log.text()
+                _CURRENT.reset(token)
         outputs = _split_outputs(ctx, result)
         from .steps import parse_outputs
 
@@ -188,8 +200,10 @@ def execute_step(ctx: StepRun) -> StepRecord:
         for name, value in outputs.items():
             expected = declared.get(name, Any)
             if value is not None and not compatible(type(value), expected):
-                raise TypeError(f"output '{name}' is declared {type_name(expected)} but the "
-                                f"step returned {type_name(type(value))}")
+                raise TypeError(
+                    f"output '{name}' is declared {type_name(expected)} but the "
+                    f"step returned {type_name(type(value))}"
+                )
         record.outputs = {name: _save(ctx, name, value) for name, value in outputs.items()}
     except BaseException as exc:
         if not isinstance(exc, Exception):
@@ -201,10 +215,9 @@ def execute_step(ctx: StepRun) -> StepRecord:
         if log_text:
             runs.store.write_text(logs_key, log_text)
             record.logs_uri = runs.store.uri(logs_key)
-        try:
+        # if the store itself is failing, the error raised below still says what happened
+        with contextlib.suppress(OSError, ArtifactError):
             runs.write_step(record)
-        except (OSError, ArtifactError):
-            pass  # the store itself is failing; the error below says what the step did
         notify("zen_step_failed", run_id=ctx.run_id, step=step, record=record, error=exc)
         raise StepFailedError(step.id, record.error, record.traceback) from exc
     if log_text:

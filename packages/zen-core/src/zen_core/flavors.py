@@ -8,8 +8,7 @@ from typing import Any, Literal
 from .errors import FlavorNotFoundError
 
 ComponentType = Literal["orchestrator", "artifact_store", "container_registry", "image_builder"]
-COMPONENT_TYPES: tuple[str, ...] = ("orchestrator", "artifact_store", "container_registry",
-                                    "image_builder")
+COMPONENT_TYPES: tuple[str, ...] = ("orchestrator", "artifact_store", "container_registry", "image_builder")
 
 #: Where the first-party flavors live, so a missing one names the package to install.
 KNOWN_PACKAGES: dict[tuple[str, str], str] = {
@@ -70,16 +69,18 @@ class Flavor:
             return cls.model_validate(values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}"
-                for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in exc.errors()
             )
             raise StackError(f"invalid config for {self.type} flavor '{self.name}': {problems}") from None
 
 
 def missing_flavor_error(component_type: str, name: str, available: list[str]) -> FlavorNotFoundError:
     package = KNOWN_PACKAGES.get((component_type, name))
-    hint = (f"install it with: pip install {package}" if package
-            else "no known package provides it; check the name or install the plugin that does")
+    hint = (
+        f"install it with: pip install {package}"
+        if package
+        else "no known package provides it; check the name or install the plugin that does"
+    )
     have = ", ".join(sorted(available)) or "none"
     return FlavorNotFoundError(
         f"{component_type.replace('_', ' ')} flavor '{name}' is not installed ({hint}). "

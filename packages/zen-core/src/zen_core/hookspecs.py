@@ -40,6 +40,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 # -- registration -------------------------------------------------------------
 
+
 @hookspec
 def zen_register_flavors(registrar: FlavorRegistrar) -> None:
     """Register stack component flavors with ``registrar.add(Flavor(...))``.
@@ -75,6 +76,7 @@ def zen_register_cli_commands(registrar: CliRegistrar) -> None:
 
 
 # -- lifecycle ----------------------------------------------------------------
+
 
 @hookspec
 def zen_run_started(run: RunRecord, spec: PipelineSpec) -> None:

@@ -98,10 +98,13 @@ class _RoutingHandler(logging.Handler):
 def _install() -> None:
     global _installed
     with _install_lock:
+        # re-checked every time: test runners and notebooks swap sys.stdout under us
+        if not isinstance(sys.stdout, _Router):
+            sys.stdout = _Router(sys.stdout, "stdout")
+        if not isinstance(sys.stderr, _Router):
+            sys.stderr = _Router(sys.stderr, "stderr")
         if _installed:
             return
-        sys.stdout = _Router(sys.stdout, "stdout")
-        sys.stderr = _Router(sys.stderr, "stderr")
         root = logging.getLogger()
         root.addHandler(_RoutingHandler(level=logging.DEBUG))
         if root.level > logging.INFO or root.level == logging.NOTSET:

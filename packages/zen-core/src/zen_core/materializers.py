@@ -61,8 +61,7 @@ class JsonMaterializer(Materializer):
 
     def save(self, value: Any, f: IO[bytes]) -> None:
         # a top-level tuple is recorded as such so it loads back as a tuple
-        payload: Any = {"__zen_type__": "tuple", "items": list(value)} if isinstance(
-            value, tuple) else value
+        payload: Any = {"__zen_type__": "tuple", "items": list(value)} if isinstance(value, tuple) else value
         f.write(json.dumps(payload, sort_keys=True).encode())
 
     def load(self, f: IO[bytes], annotation: Any) -> Any:
@@ -80,7 +79,7 @@ class BytesMaterializer(Materializer):
         view = memoryview(value)
         chunk = 8 << 20
         for start in range(0, len(view), chunk):
-            f.write(view[start:start + chunk])
+            f.write(view[start : start + chunk])
 
     def load(self, f: IO[bytes], annotation: Any) -> Any:
         return f.read()
@@ -91,8 +90,10 @@ class PydanticMaterializer(Materializer):
     extension = ".json"
 
     def save(self, value: Any, f: IO[bytes]) -> None:
-        payload = {"type": f"{type(value).__module__}:{type(value).__qualname__}",
-                   "data": value.model_dump(mode="json")}
+        payload = {
+            "type": f"{type(value).__module__}:{type(value).__qualname__}",
+            "data": value.model_dump(mode="json"),
+        }
         f.write(json.dumps(payload, sort_keys=True).encode())
 
     def load(self, f: IO[bytes], annotation: Any) -> Any:
@@ -144,7 +145,8 @@ class PandasMaterializer(Materializer):
 
         data = f.read()
         body = io.BytesIO(data[2:])
-        return pd.read_parquet(body) if data[:2] == b"PQ" else pd.read_pickle(body)
+        # the pickle branch only reads what PandasMaterializer.save wrote to this store
+        return pd.read_parquet(body) if data[:2] == b"PQ" else pd.read_pickle(body)  # noqa: S301
 
 
 class PickleMaterializer(Materializer):
@@ -160,11 +162,14 @@ class PickleMaterializer(Materializer):
             self._warned.add(name)
             logger.warning(
                 "no materializer for %s: saved with pickle, which only loads with compatible "
-                "code and library versions; register a materializer for it to avoid this", name)
+                "code and library versions; register a materializer for it to avoid this",
+                name,
+            )
         pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     def load(self, f: IO[bytes], annotation: Any) -> Any:
-        return pickle.load(f)  # noqa: S301 - artifacts come from the user's own store
+        # artifacts come from the user's own store, written by their own steps
+        return pickle.load(f)  # noqa: S301
 
 
 class MaterializerRegistry:
@@ -176,11 +181,19 @@ class MaterializerRegistry:
         self._by_id: dict[str, str] = {}
         self.fallback: Materializer = PickleMaterializer()
 
-    def add(self, materializer: str | type[Materializer], types: list[str] | tuple[str, ...],
-            *, materializer_id: str | None = None) -> None:
+    def add(
+        self,
+        materializer: str | type[Materializer],
+        types: list[str] | tuple[str, ...],
+        *,
+        materializer_id: str | None = None,
+    ) -> None:
         """Register a materializer (class or ``"module:Class"``) for type names."""
-        target = materializer if isinstance(materializer, str) else (
-            f"{materializer.__module__}:{materializer.__qualname__}")
+        target = (
+            materializer
+            if isinstance(materializer, str)
+            else (f"{materializer.__module__}:{materializer.__qualname__}")
+        )
         if not isinstance(materializer, str):
             self._instances[target] = materializer()
             materializer_id = materializer_id or materializer.id
@@ -219,5 +232,6 @@ class MaterializerRegistry:
                     return self._instance(t)
             raise LookupError(
                 f"materializer '{materializer_id}' is not installed; install the plugin that "
-                "wrote this artifact to read it")
+                "wrote this artifact to read it"
+            )
         return self._instance(target)

@@ -65,8 +65,7 @@ class Orchestrator(abc.ABC):
                 try:
                     self.settings_model.model_validate(settings[self.flavor])
                 except ValidationError as exc:
-                    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                         for e in exc.errors())
+                    problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
                     raise PipelineDefinitionError(
                         f"pipeline '{spec.name}', {where}: invalid '{self.flavor}' settings: {problems}"
                     ) from None

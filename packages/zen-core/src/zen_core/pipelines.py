@@ -136,16 +136,25 @@ class _Tracer:
             self._check_type(step_id, name, value, expected)
             return ArtifactInput(step=value.invocation, output=value.output)
         if isinstance(value, InvocationRef):
-            raise self._error(step_id, f"input '{name}' was given step '{value.invocation}', "
-                              "which has no outputs; use after= for ordering")
+            raise self._error(
+                step_id,
+                f"input '{name}' was given step '{value.invocation}', "
+                "which has no outputs; use after= for ordering",
+            )
         if isinstance(value, PipelineParameter):
             if not compatible(value.annotation, expected):
-                raise self._error(step_id, f"input '{name}' expects {type_name(expected)} but "
-                                  f"parameter '{value.name}' is {type_name(value.annotation)}")
+                raise self._error(
+                    step_id,
+                    f"input '{name}' expects {type_name(expected)} but "
+                    f"parameter '{value.name}' is {type_name(value.annotation)}",
+                )
             return ParameterInput(name=value.name)
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, OutputRef) for v in value):
-            raise self._error(step_id, f"input '{name}' was given a list of step outputs; "
-                              "use zen_core.collect(...) around it to feed several outputs to one input")
+            raise self._error(
+                step_id,
+                f"input '{name}' was given a list of step outputs; "
+                "use zen_core.collect(...) around it to feed several outputs to one input",
+            )
         if isinstance(value, _Collected):
             item_type = _item_type(expected)
             for ref in value.refs:
@@ -157,16 +166,29 @@ class _Tracer:
         except TypeError as exc:
             raise self._error(step_id, f"input '{name}' is not serialisable: {exc}") from None
         except ValueError as exc:
-            raise self._error(step_id, f"input '{name}' expects {type_name(expected)}: "
-                              f"{str(exc).splitlines()[-1].strip() if str(exc) else exc}") from None
+            raise self._error(
+                step_id,
+                f"input '{name}' expects {type_name(expected)}: "
+                f"{str(exc).splitlines()[-1].strip() if str(exc) else exc}",
+            ) from None
 
     def _check_type(self, step_id: str, name: str, ref: OutputRef, expected: Any) -> None:
         if not compatible(ref.type, expected):
-            raise self._error(step_id, f"input '{name}' expects {type_name(expected)} but output "
-                              f"'{ref.output}' of step '{ref.invocation}' is {type_name(ref.type)}")
+            raise self._error(
+                step_id,
+                f"input '{name}' expects {type_name(expected)} but output "
+                f"'{ref.output}' of step '{ref.invocation}' is {type_name(ref.type)}",
+            )
 
-    def record(self, step: Step[Any, Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-               *, invocation_id: str | None, after: Any) -> Any:
+    def record(
+        self,
+        step: Step[Any, Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        *,
+        invocation_id: str | None,
+        after: Any,
+    ) -> Any:
         step_id = self._new_id(step, invocation_id)
         try:
             bound = step.signature.bind_partial(*args, **kwargs)
@@ -186,8 +208,9 @@ class _Tracer:
                 after_ids.extend(i.invocation for i in item if isinstance(i, OutputRef))
             else:
                 raise self._error(step_id, f"after= takes step outputs or step ids, got {item!r}")
-        self.invocations[step_id] = _Invocation(step, step_id, len(self.invocations), inputs,
-                                                sorted(set(after_ids)))
+        self.invocations[step_id] = _Invocation(
+            step, step_id, len(self.invocations), inputs, sorted(set(after_ids))
+        )
         refs = tuple(OutputRef(step_id, name, tp) for name, tp in step.outputs.items())
         if not refs:
             return InvocationRef(step_id)
@@ -203,8 +226,7 @@ class _Collected:
     def spec(self) -> InputSpec:
         from .spec import ArtifactListInput
 
-        return ArtifactListInput(items=[ArtifactInput(step=r.invocation, output=r.output)
-                                        for r in self.refs])
+        return ArtifactListInput(items=[ArtifactInput(step=r.invocation, output=r.output) for r in self.refs])
 
 
 def collect(*refs: Any) -> Any:
@@ -302,11 +324,12 @@ class Pipeline(Generic[P, R]):
     def compile_with_steps(self) -> tuple[PipelineSpec, dict[str, Step[Any, Any]]]:
         """The spec, and each step id's Step object (for in-process execution)."""
         tracer = _Tracer(self.name)
-        placeholders = {n: PipelineParameter(self.name, n, self.hints.get(n, Any))
-                        for n in self.signature.parameters}
+        placeholders = {
+            n: PipelineParameter(self.name, n, self.hints.get(n, Any)) for n in self.signature.parameters
+        }
         token = _TRACER.set(tracer)
         try:
-            self.func(**placeholders)  # type: ignore[call-arg]
+            typing.cast(Any, self.func)(**placeholders)
         finally:
             _TRACER.reset(token)
         if not tracer.invocations:
@@ -321,18 +344,20 @@ class Pipeline(Generic[P, R]):
                             f"pipeline '{self.name}', step '{inv.id}': step '{art.step}' "
                             f"has no output '{art.output}'"
                         )
-            steps.append(StepSpec(
-                id=inv.id,
-                name=inv.step.name,
-                source=inv.step.source,
-                code_hash=inv.step.code_hash,
-                inputs=inv.inputs,
-                outputs=outputs,
-                after=inv.after,
-                enable_cache=inv.step.options.enable_cache,
-                retry=inv.step.options.retry,
-                settings=_settings_dict(inv.step.options.settings),
-            ))
+            steps.append(
+                StepSpec(
+                    id=inv.id,
+                    name=inv.step.name,
+                    source=inv.step.source,
+                    code_hash=inv.step.code_hash,
+                    inputs=inv.inputs,
+                    outputs=outputs,
+                    after=inv.after,
+                    enable_cache=inv.step.options.enable_cache,
+                    retry=inv.step.options.retry,
+                    settings=_settings_dict(inv.step.options.settings),
+                )
+            )
         spec = PipelineSpec(
             name=self.name,
             source=source_of(self.func),
@@ -358,9 +383,7 @@ class Pipeline(Generic[P, R]):
             elif p.default is not inspect.Parameter.empty:
                 raw = p.default
             else:
-                raise PipelineDefinitionError(
-                    f"pipeline '{self.name}' needs a value for parameter '{pname}'"
-                )
+                raise PipelineDefinitionError(f"pipeline '{self.name}' needs a value for parameter '{pname}'")
             try:
                 resolved[pname] = to_json_value(validate_value(raw, self.hints.get(pname, Any)))
             except (TypeError, ValueError) as exc:
@@ -370,13 +393,20 @@ class Pipeline(Generic[P, R]):
                 ) from None
         return resolved
 
-    def run(self, *, run_name: str | None = None, enable_cache: bool | None = None,
-            stack: str | None = None, **parameters: Any) -> Any:
+    def run(
+        self,
+        *,
+        run_name: str | None = None,
+        enable_cache: bool | None = None,
+        stack: str | None = None,
+        **parameters: Any,
+    ) -> Any:
         """Compile and run on the active (or named) stack; returns the run's record."""
         from .run import run_pipeline
 
-        return run_pipeline(self, parameters=parameters, run_name=run_name,
-                            enable_cache=enable_cache, stack_name=stack)
+        return run_pipeline(
+            self, parameters=parameters, run_name=run_name, enable_cache=enable_cache, stack_name=stack
+        )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
         if current_tracer() is not None:
@@ -387,7 +417,7 @@ class Pipeline(Generic[P, R]):
             raise PipelineDefinitionError(
                 f"pipeline '{self.name}': pass parameters by name, e.g. {self.name}(lr=0.1)"
             )
-        return self.run(**kwargs)
+        return self.run(**typing.cast(dict[str, Any], kwargs))
 
     def __repr__(self) -> str:
         return f"<pipeline {self.name}>"
@@ -399,7 +429,7 @@ def _settings_dict(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         try:
             data = to_json_value(value)
         except TypeError as exc:
-            raise PipelineDefinitionError(f"settings for '{flavor}' are not serialisable: {exc}")
+            raise PipelineDefinitionError(f"settings for '{flavor}' are not serialisable: {exc}") from None
         if not isinstance(data, dict):
             raise PipelineDefinitionError(f"settings for '{flavor}' must be a mapping or model")
         out[str(flavor)] = data
@@ -411,13 +441,19 @@ def pipeline(func: Callable[P, R], /) -> Pipeline[P, R]: ...
 
 
 @overload
-def pipeline(*, name: str | None = ..., enable_cache: bool = ...,
-             settings: Mapping[str, Any] | None = ...) -> Callable[[Callable[P, R]], Pipeline[P, R]]: ...
+def pipeline(
+    *, name: str | None = ..., enable_cache: bool = ..., settings: Mapping[str, Any] | None = ...
+) -> Callable[[Callable[P, R]], Pipeline[P, R]]: ...
 
 
-def pipeline(func: Callable[P, R] | None = None, /, *, name: str | None = None,
-             enable_cache: bool = True, settings: Mapping[str, Any] | None = None
-             ) -> Pipeline[P, R] | Callable[[Callable[P, R]], Pipeline[P, R]]:
+def pipeline(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    enable_cache: bool = True,
+    settings: Mapping[str, Any] | None = None,
+) -> Pipeline[P, R] | Callable[[Callable[P, R]], Pipeline[P, R]]:
     """Turn a function that calls steps into a pipeline.
 
     The function's parameters are the pipeline's parameters: their values are

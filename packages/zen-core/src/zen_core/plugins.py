@@ -49,8 +49,9 @@ def _call_each(hook_name: str, make_registrar: Callable[[str, str], Any]) -> Non
     pm = plugin_manager()
     dists = _dist_of(pm)
     hook = getattr(pm.hook, hook_name)
-    calls = [(dists.get(id(impl.plugin), (impl.plugin_name, "")), impl)
-             for impl in reversed(hook.get_hookimpls())]
+    calls = [
+        (dists.get(id(impl.plugin), (impl.plugin_name, "")), impl) for impl in reversed(hook.get_hookimpls())
+    ]
     # zen-core's built-ins first, so plugins can override what they register
     calls.sort(key=lambda c: c[0][0] != "zen-core")
     for (package, version), impl in calls:
@@ -90,8 +91,7 @@ class FlavorRegistry:
             ) from None
 
     def of_type(self, component_type: str) -> list[Flavor]:
-        return sorted((f for (t, _), f in self._flavors.items() if t == component_type),
-                      key=lambda f: f.name)
+        return sorted((f for (t, _), f in self._flavors.items() if t == component_type), key=lambda f: f.name)
 
     def all(self) -> list[Flavor]:
         return sorted(self._flavors.values(), key=lambda f: (f.type, f.name))
@@ -151,5 +151,5 @@ def notify(hook_name: str, **kwargs: Any) -> None:
     for impl in hook.get_hookimpls():
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-        except Exception:  # noqa: BLE001 - a notification must not break the run
+        except Exception:
             logger.exception("plugin '%s' failed in %s", impl.plugin_name, hook_name)

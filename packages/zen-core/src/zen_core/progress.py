@@ -15,8 +15,15 @@ from typing import Any, Literal, TextIO
 
 ProgressMode = Literal["auto", "rich", "plain", "off"]
 
-_STYLE = {"pending": "dim", "running": "cyan", "completed": "green", "cached": "blue",
-          "failed": "bold red", "skipped": "yellow", "retrying": "magenta"}
+_STYLE = {
+    "pending": "dim",
+    "running": "cyan",
+    "completed": "green",
+    "cached": "blue",
+    "failed": "bold red",
+    "skipped": "yellow",
+    "retrying": "magenta",
+}
 _LABEL = {"completed": "done"}
 #: Above this many steps the live table shows only the interesting rows.
 _MAX_ROWS = 25
@@ -38,8 +45,7 @@ class Progress:
         self.state = dict.fromkeys(step_ids, "pending")
         self.t0 = time.perf_counter()
 
-    def step(self, step_id: str, status: str, *, duration: float | None = None,
-             detail: str = "") -> None:
+    def step(self, step_id: str, status: str, *, duration: float | None = None, detail: str = "") -> None:
         with self.lock:
             self.state[step_id] = status
             if status == "running":
@@ -110,8 +116,9 @@ class RichProgress(Progress):
 
         self.console = Console(file=sys.__stdout__)
         self.echo_logs = echo_logs
-        self.live = Live(console=self.console, refresh_per_second=8, transient=False,
-                         get_renderable=self._render)
+        self.live = Live(
+            console=self.console, refresh_per_second=8, transient=False, get_renderable=self._render
+        )
 
     def run_started(self, run_id: str, step_ids: list[str]) -> None:
         super().run_started(run_id, step_ids)
@@ -138,8 +145,11 @@ class RichProgress(Progress):
                 took = self.durations.get(sid)
                 if status == "running" and sid in self.started:
                     took = now - self.started[sid]
-                table.add_row(sid, f"[{_STYLE.get(status, '')}]{_LABEL.get(status, status)}",
-                              f"{took:.2f}s" if took is not None else "")
+                table.add_row(
+                    sid,
+                    f"[{_STYLE.get(status, '')}]{_LABEL.get(status, status)}",
+                    f"{took:.2f}s" if took is not None else "",
+                )
             counts = ", ".join(f"{n} {_LABEL.get(s, s)}" for s, n in sorted(self.counts().items()))
             table.caption = f"{counts} - {now - self.t0:.1f}s"
             table.caption_justify = "left"

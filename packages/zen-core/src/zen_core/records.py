@@ -104,8 +104,7 @@ class RunStore:
 
     # -- runs ---------------------------------------------------------------
     def write_run(self, run: RunRecord) -> None:
-        self.store.write_bytes(self.store.key("runs", run.run_id, "run.json"),
-                               run.model_dump_json().encode())
+        self.store.write_bytes(self.store.key("runs", run.run_id, "run.json"), run.model_dump_json().encode())
 
     def read_run(self, run_id: str) -> RunRecord:
         try:
@@ -172,7 +171,9 @@ class RunStore:
     # -- cache --------------------------------------------------------------
     def read_cache(self, key: str) -> CacheEntry | None:
         try:
-            return CacheEntry.model_validate_json(self.store.read_bytes(self.store.key("cache", f"{key}.json")))
+            return CacheEntry.model_validate_json(
+                self.store.read_bytes(self.store.key("cache", f"{key}.json"))
+            )
         except (ArtifactError, ValueError):
             return None
 

@@ -55,8 +55,9 @@ class RunResult:
             return materializer_registry().by_id(art.materializer).load(f, Any)
 
 
-def finalize_run(runs: RunStore, run: RunRecord, spec: PipelineSpec, status: str,
-                 error: str | None = None) -> RunRecord:
+def finalize_run(
+    runs: RunStore, run: RunRecord, spec: PipelineSpec, status: str, error: str | None = None
+) -> RunRecord:
     """Write the run's final state and tell the lifecycle hooks."""
     run = run.model_copy(update={"status": status, "finished_at": time.time(), "error": error})
     runs.write_run(run)
@@ -64,9 +65,15 @@ def finalize_run(runs: RunStore, run: RunRecord, spec: PipelineSpec, status: str
     return run
 
 
-def run_pipeline(pipeline: Pipeline[Any, Any], *, parameters: Mapping[str, Any],
-                 run_name: str | None = None, enable_cache: bool | None = None,
-                 stack_name: str | None = None, raise_on_failure: bool = True) -> RunResult:
+def run_pipeline(
+    pipeline: Pipeline[Any, Any],
+    *,
+    parameters: Mapping[str, Any],
+    run_name: str | None = None,
+    enable_cache: bool | None = None,
+    stack_name: str | None = None,
+    raise_on_failure: bool = True,
+) -> RunResult:
     """Compile ``pipeline``, validate everything, then run it on the stack."""
     from .orchestrator import RunRequest
     from .stacks import Stack
@@ -78,14 +85,27 @@ def run_pipeline(pipeline: Pipeline[Any, Any], *, parameters: Mapping[str, Any],
     orchestrator.validate(spec)  # before anything is stored or submitted
     runs = RunStore(stack.artifact_store)
     run_id = new_run_id(run_name or spec.name)
-    run = RunRecord(run_id=run_id, pipeline=spec.name, spec_digest=spec.digest(), parameters=params,
-                    stack=stack.name, orchestrator=orchestrator.flavor,
-                    enable_cache=spec.enable_cache if enable_cache is None else enable_cache)
+    run = RunRecord(
+        run_id=run_id,
+        pipeline=spec.name,
+        spec_digest=spec.digest(),
+        parameters=params,
+        stack=stack.name,
+        orchestrator=orchestrator.flavor,
+        enable_cache=spec.enable_cache if enable_cache is None else enable_cache,
+    )
     spec_uri = runs.write_spec(run_id, spec)
     runs.write_run(run)
     notify("zen_run_started", run=run, spec=spec)
-    request = RunRequest(spec=spec, run=run, runs=runs, spec_uri=spec_uri, parameters=params,
-                         enable_cache=enable_cache, steps=steps_by_id)
+    request = RunRequest(
+        spec=spec,
+        run=run,
+        runs=runs,
+        spec_uri=spec_uri,
+        parameters=params,
+        enable_cache=enable_cache,
+        steps=steps_by_id,
+    )
     try:
         status = orchestrator.run(request)
     except KeyboardInterrupt:
@@ -99,6 +119,9 @@ def run_pipeline(pipeline: Pipeline[Any, Any], *, parameters: Mapping[str, Any],
     result = RunResult(run=run, runs=runs)
     if status == "failed" and raise_on_failure:
         failed = {sid: r for sid, r in result.steps.items() if r.status == "failed"}
-        raise RunFailedError(run_id, {sid: r.error or "" for sid, r in failed.items()},
-                             {sid: r.traceback or "" for sid, r in failed.items()})
+        raise RunFailedError(
+            run_id,
+            {sid: r.error or "" for sid, r in failed.items()},
+            {sid: r.traceback or "" for sid, r in failed.items()},
+        )
     return result

@@ -60,11 +60,15 @@ def _defaults() -> StackConfig:
     return StackConfig(
         components={
             "orchestrator": {DEFAULT: ComponentModel(type="orchestrator", name=DEFAULT, flavor="local")},
-            "artifact_store": {DEFAULT: ComponentModel(type="artifact_store", name=DEFAULT,
-                                                        flavor="local", config={"path": store})},
+            "artifact_store": {
+                DEFAULT: ComponentModel(
+                    type="artifact_store", name=DEFAULT, flavor="local", config={"path": store}
+                )
+            },
         },
-        stacks={DEFAULT: StackModel(name=DEFAULT, components={"orchestrator": DEFAULT,
-                                                              "artifact_store": DEFAULT})},
+        stacks={
+            DEFAULT: StackModel(name=DEFAULT, components={"orchestrator": DEFAULT, "artifact_store": DEFAULT})
+        },
     )
 
 
@@ -108,8 +112,9 @@ class StackManager:
             have = ", ".join(self.components(ctype)) or "none"
             raise StackError(f"no {ctype.replace('_', ' ')} named '{name}' (registered: {have})") from None
 
-    def register_component(self, ctype: str, name: str, flavor: str, config: dict[str, Any],
-                           *, replace: bool = False) -> ComponentModel:
+    def register_component(
+        self, ctype: str, name: str, flavor: str, config: dict[str, Any], *, replace: bool = False
+    ) -> ComponentModel:
         from .plugins import flavor_registry
 
         if ctype not in COMPONENT_TYPES:
@@ -118,8 +123,9 @@ class StackManager:
         if name in self.config.components.get(ctype, {}) and not replace:
             raise StackError(f"{ctype.replace('_', ' ')} '{name}' already exists")
         model = flavor_registry().get(ctype, flavor).validate_config(config)
-        comp = ComponentModel(type=ctype, name=name, flavor=flavor,
-                              config=json.loads(model.model_dump_json(exclude_unset=True)))
+        comp = ComponentModel(
+            type=ctype, name=name, flavor=flavor, config=json.loads(model.model_dump_json(exclude_unset=True))
+        )
         self.config.components.setdefault(ctype, {})[name] = comp
         return comp
 
@@ -129,8 +135,10 @@ class StackManager:
             raise StackError(f"the default {ctype.replace('_', ' ')} cannot be deleted")
         users = sorted(s.name for s in self.config.stacks.values() if s.components.get(ctype) == name)
         if users:
-            raise StackError(f"{ctype.replace('_', ' ')} '{name}' is used by stack(s) "
-                             f"{', '.join(users)}; delete or change them first")
+            raise StackError(
+                f"{ctype.replace('_', ' ')} '{name}' is used by stack(s) "
+                f"{', '.join(users)}; delete or change them first"
+            )
         del self.config.components[ctype][name]
 
     # -- stacks ----------------------------------------------------------------

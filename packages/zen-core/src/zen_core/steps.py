@@ -59,9 +59,7 @@ def parse_outputs(func: Callable[..., Any], hints: Mapping[str, Any]) -> dict[st
             outputs: dict[str, Any] = {}
             for base, name in typing.cast(list[tuple[Any, str]], members):
                 if name in outputs:
-                    raise PipelineDefinitionError(
-                        f"step '{func.__name__}' declares output '{name}' twice"
-                    )
+                    raise PipelineDefinitionError(f"step '{func.__name__}' declares output '{name}' twice")
                 outputs[name] = base
             return outputs
     return {DEFAULT_OUTPUT: ret}
@@ -115,7 +113,7 @@ class Step(Generic[P, R]):
             retry=retry or RetrySpec(),
             settings=dict(settings or {}),
         )
-        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+        functools.update_wrapper(self, func)
 
     @functools.cached_property
     def source(self) -> str:
@@ -197,7 +195,7 @@ def step(
         try:
             retry = RetrySpec(max_retries=retries, delay=retry_delay, backoff=retry_backoff)
         except ValueError as exc:
-            raise PipelineDefinitionError(f"step '{f.__name__}': invalid retry options: {exc}")
+            raise PipelineDefinitionError(f"step '{f.__name__}': invalid retry options: {exc}") from None
         return Step(f, name=name, enable_cache=enable_cache, retry=retry, settings=settings)
 
     return wrap(func) if func is not None else wrap

@@ -53,12 +53,17 @@ class LocalOrchestrator(Orchestrator):
                     sid = futures.pop(fut)
                     record = fut.result()
                     records[sid] = record
-                    progress.step(sid, record.status, duration=record.duration,
-                                  detail=record.error or "")
+                    progress.step(sid, record.status, duration=record.duration, detail=record.error or "")
                     for skipped in sched.finish(sid, record.status):
                         reason = sched.skip_reason[skipped]
-                        runs.write_step(StepRecord(run_id=request.run_id, step_id=skipped,
-                                                   status="skipped", skipped_because=reason))
+                        runs.write_step(
+                            StepRecord(
+                                run_id=request.run_id,
+                                step_id=skipped,
+                                status="skipped",
+                                skipped_because=reason,
+                            )
+                        )
                         progress.step(skipped, "skipped", detail=reason)
         except BaseException:
             sched.stop("run interrupted")
@@ -71,8 +76,9 @@ class LocalOrchestrator(Orchestrator):
         return outcome
 
     # -- one step, with retries ------------------------------------------------
-    def _attempts(self, request: RunRequest, step_id: str, records: dict[str, StepRecord],
-                  progress: Progress) -> StepRecord:
+    def _attempts(
+        self, request: RunRequest, step_id: str, records: dict[str, StepRecord], progress: Progress
+    ) -> StepRecord:
         step = request.spec.step(step_id)
         attempt = 1
         while True:
@@ -83,19 +89,33 @@ class LocalOrchestrator(Orchestrator):
             if record.status != "failed" or attempt > step.retry.max_retries:
                 return record
             delay = step.retry.wait_before(attempt + 1)
-            progress.step(step_id, "retrying",
-                          detail=f"attempt {attempt} failed ({record.error}); retry in {delay:g}s")
+            progress.step(
+                step_id, "retrying", detail=f"attempt {attempt} failed ({record.error}); retry in {delay:g}s"
+            )
             time.sleep(delay)
             attempt += 1
 
-    def _in_thread(self, request: RunRequest, step_id: str, attempt: int,
-                   records: dict[str, StepRecord], progress: Progress) -> StepRecord:
-        ctx = StepRun(spec=request.spec, step=request.spec.step(step_id), run_id=request.run_id,
-                      runs=request.runs, parameters=request.parameters,
-                      enable_cache=request.enable_cache, attempt=attempt,
-                      func=request.steps.get(step_id), upstream=records,
-                      echo=(lambda line: progress.log(step_id, line)),
-                      on_start=(lambda: progress.step(step_id, "running")))
+    def _in_thread(
+        self,
+        request: RunRequest,
+        step_id: str,
+        attempt: int,
+        records: dict[str, StepRecord],
+        progress: Progress,
+    ) -> StepRecord:
+        ctx = StepRun(
+            spec=request.spec,
+            step=request.spec.step(step_id),
+            run_id=request.run_id,
+            runs=request.runs,
+            parameters=request.parameters,
+            enable_cache=request.enable_cache,
+            attempt=attempt,
+            func=request.steps.get(step_id),
+            upstream=records,
+            echo=(lambda line: progress.log(step_id, line)),
+            on_start=(lambda: progress.step(step_id, "running")),
+        )
         try:
             return execute_step(ctx)
         except StepFailedError:
@@ -103,10 +123,20 @@ class LocalOrchestrator(Orchestrator):
             assert record is not None and record.status == "failed"
             return record
 
-    def _in_process(self, request: RunRequest, step_id: str, attempt: int,
-                    progress: Progress) -> StepRecord:
-        cmd = [sys.executable, "-m", "zen_core.entrypoint", "--store", request.store_url,
-               "--run-id", request.run_id, "--step", step_id, "--attempt", str(attempt)]
+    def _in_process(self, request: RunRequest, step_id: str, attempt: int, progress: Progress) -> StepRecord:
+        cmd = [
+            sys.executable,
+            "-m",
+            "zen_core.entrypoint",
+            "--store",
+            request.store_url,
+            "--run-id",
+            request.run_id,
+            "--step",
+            step_id,
+            "--attempt",
+            str(attempt),
+        ]
         if request.enable_cache is False:
             cmd.append("--no-cache")
         env = {**os.environ, "ZEN_SOURCE_ROOT": os.getcwd()}
@@ -121,11 +151,15 @@ class LocalOrchestrator(Orchestrator):
                 return record
         # the process died before recording an outcome (import error, crash, kill)
         tail = "\n".join((proc.stderr or "").strip().splitlines()[-30:])
-        failed = StepRecord(run_id=request.run_id, step_id=step_id, status="failed", attempt=attempt,
-                            started_at=record.started_at if record else None, finished_at=time.time(),
-                            error=f"step process exited with code {proc.returncode}",
-                            traceback=tail)
+        failed = StepRecord(
+            run_id=request.run_id,
+            step_id=step_id,
+            status="failed",
+            attempt=attempt,
+            started_at=record.started_at if record else None,
+            finished_at=time.time(),
+            error=f"step process exited with code {proc.returncode}",
+            traceback=tail,
+        )
         request.runs.write_step(failed)
         return failed
-
-

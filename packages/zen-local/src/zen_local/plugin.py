@@ -10,10 +10,12 @@ from zen_core.hookspecs import hookimpl
 
 @hookimpl
 def zen_register_flavors(registrar: Any) -> None:
-    registrar.add(Flavor(
-        name="local",
-        type="orchestrator",
-        config="zen_local.config:LocalOrchestratorConfig",
-        implementation="zen_local.orchestrator:LocalOrchestrator",
-        description="Runs steps on this machine as soon as their inputs exist, in parallel.",
-    ))
+    registrar.add(
+        Flavor(
+            name="local",
+            type="orchestrator",
+            config="zen_local.config:LocalOrchestratorConfig",
+            implementation="zen_local.orchestrator:LocalOrchestrator",
+            description="Runs steps on this machine as soon as their inputs exist, in parallel.",
+        )
+    )

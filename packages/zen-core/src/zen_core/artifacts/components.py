@@ -28,7 +28,8 @@ class FsspecArtifactStoreConfig(BaseModel):
     storage_options: dict[str, Any] = Field(
         default_factory=dict,
         description="Options for the fsspec filesystem. Keep secrets in the environment, "
-        "not here: this file is stored in plain text.")
+        "not here: this file is stored in plain text.",
+    )
 
     @field_validator("url")
     @classmethod

@@ -160,4 +160,4 @@ class ArtifactStore:
         prefix = self.url + "/"
         if not uri.startswith(prefix):
             raise ArtifactError(f"{uri} is not inside artifact store {self.url}")
-        return uri[len(prefix):]
+        return uri[len(prefix) :]

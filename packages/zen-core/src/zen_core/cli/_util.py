@@ -43,8 +43,9 @@ def run_cli(cli: click.Group) -> int:
         error_console().print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
         return 1
     except KeyboardInterrupt:
-        error_console().print("[red]Interrupted.[/red] Finished steps are recorded; "
-                              "run again to reuse them from the cache.")
+        error_console().print(
+            "[red]Interrupted.[/red] Finished steps are recorded; run again to reuse them from the cache."
+        )
         return 130
     return 0
 

@@ -49,7 +49,9 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
         for col in ("field", "type", "default", "description"):
             table.add_column(col)
         for field_name, field in model.model_fields.items():
-            default = "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
+            default = (
+                "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
+            )
             ann = getattr(field.annotation, "__name__", str(field.annotation))
             table.add_row(field_name, ann, default, field.description or "")
         console().print(table)
@@ -57,15 +59,22 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
     @group.command(name="register", help=f"Register a {label}: NAME --flavor F -c key=value ...")
     @click.argument("name")
     @click.option("--flavor", "-f", required=True, help="Flavor name (see 'flavor list').")
-    @click.option("--config", "-c", "config", multiple=True, metavar="KEY=VALUE",
-                  help="A config field; values parse as JSON when they can.")
+    @click.option(
+        "--config",
+        "-c",
+        "config",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A config field; values parse as JSON when they can.",
+    )
     @click.option("--replace", is_flag=True, help="Overwrite an existing component of that name.")
     def register(name: str, flavor: str, config: tuple[str, ...], replace: bool) -> None:
         from zen_core.stacks import StackManager
 
         manager = StackManager()
-        comp = manager.register_component(ctype, name, flavor, parse_assignments(config, "--config"),
-                                          replace=replace)
+        comp = manager.register_component(
+            ctype, name, flavor, parse_assignments(config, "--config"), replace=replace
+        )
         manager.save()
         console().print(f"Registered {label} [bold]{comp.name}[/bold] (flavor {comp.flavor}).")
 
@@ -81,8 +90,12 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
         for col in ("", "name", "flavor", "config"):
             table.add_column(col)
         for name, comp in manager.components(ctype).items():
-            table.add_row("*" if name == active else "", name, comp.flavor,
-                          ", ".join(f"{k}={v}" for k, v in sorted(comp.config.items())))
+            table.add_row(
+                "*" if name == active else "",
+                name,
+                comp.flavor,
+                ", ".join(f"{k}={v}" for k, v in sorted(comp.config.items())),
+            )
         console().print(table)
 
     @group.command(name="describe", help=f"Show a {label}'s flavor and full config.")
@@ -98,8 +111,15 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
         flavor_ = flavor_registry().get(ctype, comp.flavor)
         config = flavor_.validate_config(comp.config)
         if as_json:
-            print_json({"name": comp.name, "type": ctype, "flavor": comp.flavor,
-                        "package": flavor_.package, "config": config.model_dump(mode="json")})
+            print_json(
+                {
+                    "name": comp.name,
+                    "type": ctype,
+                    "flavor": comp.flavor,
+                    "package": flavor_.package,
+                    "config": config.model_dump(mode="json"),
+                }
+            )
             return
         table = Table(title=f"{label} '{comp.name}' (flavor {comp.flavor}, {flavor_.package})")
         table.add_column("field")

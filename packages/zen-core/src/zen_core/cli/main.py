@@ -19,8 +19,7 @@ BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("zen_core.cli.runs:run", "Inspect runs: list, show, logs."),
     "stack": ("zen_core.cli.stacks:stack", "Manage stacks (orchestrator + artifact store)."),
     "orchestrator": ("zen_core.cli.components:orchestrator", "Manage orchestrators and their flavors."),
-    "artifact-store": ("zen_core.cli.components:artifact_store",
-                       "Manage artifact stores and their flavors."),
+    "artifact-store": ("zen_core.cli.components:artifact_store", "Manage artifact stores and their flavors."),
 }
 
 
@@ -34,8 +33,13 @@ def _load(target: str) -> click.Command:
 class LazyGroup(click.Group):
     """A group whose sub-commands are imported on first use."""
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
-                 plugin_group: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lazy: dict[str, tuple[str, str]] | None = None,
+        plugin_group: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
         self.plugin_group = plugin_group
@@ -85,11 +89,15 @@ def _version() -> str:
     return __version__
 
 
-@click.group(cls=LazyGroup, lazy=BUILTIN_COMMANDS,
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy=BUILTIN_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=_version(), prog_name="zen")
-@click.option("--stack", "stack_name", metavar="NAME", envvar="ZEN_STACK",
-              help="Use this stack instead of the active one (or set ZEN_STACK).")
+@click.option(
+    "--stack",
+    "stack_name",
+    metavar="NAME",
+    envvar="ZEN_STACK",
+    help="Use this stack instead of the active one (or set ZEN_STACK).",
+)
 def cli(stack_name: str | None) -> None:
     """zen: write ML pipelines once, run them on any orchestrator."""
     if stack_name:

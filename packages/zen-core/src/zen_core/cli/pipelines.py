@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._util import console, parse_assignments
 
+if TYPE_CHECKING:
+    from zen_core.pipelines import Pipeline
 
-def _load_pipeline(target: str) -> object:
+
+def _load_pipeline(target: str) -> Pipeline[Any, Any]:
     from zen_core.errors import ZenError
     from zen_core.pipelines import Pipeline
     from zen_core.sources import load_source
@@ -27,14 +31,23 @@ def pipeline() -> None:
 
 @pipeline.command(name="run", help="Run a pipeline on the active stack.")
 @click.argument("target")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="A pipeline parameter; values parse as JSON when they can.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A pipeline parameter; values parse as JSON when they can.",
+)
 @click.option("--no-cache", is_flag=True, help="Run every step even if a cached result exists.")
 @click.option("--run-name", help="Prefix of the run id (default: the pipeline name).")
 def run_(target: str, params: tuple[str, ...], no_cache: bool, run_name: str | None) -> None:
     pipe = _load_pipeline(target)
-    result = pipe.run(run_name=run_name, enable_cache=False if no_cache else None,  # type: ignore[attr-defined]
-                      **parse_assignments(params, "--param"))
+    result = pipe.run(
+        run_name=run_name,
+        enable_cache=False if no_cache else None,
+        **parse_assignments(params, "--param"),
+    )
     if result.status == "running":
         console().print(f"Submitted run {result.run_id}; follow it with: zen run show {result.run_id}")
 
@@ -42,8 +55,8 @@ def run_(target: str, params: tuple[str, ...], no_cache: bool, run_name: str | N
 @pipeline.command(help="Print or write a pipeline's compiled spec (JSON).")
 @click.argument("target")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
-def compile(target: str, output: Path | None) -> None:  # noqa: A001 - the verb users expect
-    spec = _load_pipeline(target).compile()  # type: ignore[attr-defined]
+def compile(target: str, output: Path | None) -> None:
+    spec = _load_pipeline(target).compile()
     text = spec.to_json()
     if output:
         output.write_text(text)
@@ -54,22 +67,28 @@ def compile(target: str, output: Path | None) -> None:  # noqa: A001 - the verb 
 
 @pipeline.command(help="Draw a pipeline's DAG (with --run, coloured by step state).")
 @click.argument("target")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "svg", "png"]), default="mermaid",
-              show_default=True, help="svg and png need Graphviz's 'dot'.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg", "png"]),
+    default="mermaid",
+    show_default=True,
+    help="svg and png need Graphviz's 'dot'.",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 @click.option("--run", "run_id", metavar="RUN", help="Colour steps by their state in this run.")
 def dag(target: str, fmt: str, output: Path | None, run_id: str | None) -> None:
     from zen_core import dagviz
 
-    spec = _load_pipeline(target).compile()  # type: ignore[attr-defined]
+    spec = _load_pipeline(target).compile()
     states = None
     if run_id:
         from .runs import _resolve_run_id, _runs
 
         runs = _runs()
         rid = _resolve_run_id(runs, run_id)
-        spec = runs.read_spec(rid)  # type: ignore[attr-defined]
-        states = runs.read_steps(rid)  # type: ignore[attr-defined]
+        spec = runs.read_spec(rid)
+        states = runs.read_steps(rid)
     if fmt == "mermaid":
         data = dagviz.to_mermaid(spec, states).encode()
     else:

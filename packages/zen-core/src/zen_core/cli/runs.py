@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ._util import console, print_json, seconds, when
 
+if TYPE_CHECKING:
+    from zen_core.records import RunStore
 
-def _runs() -> object:
+
+def _runs() -> RunStore:
     from zen_core.records import RunStore
     from zen_core.stacks import Stack
 
     return RunStore(Stack().artifact_store)
 
 
-def _resolve_run_id(runs: object, run: str) -> str:
+def _resolve_run_id(runs: RunStore, run: str) -> str:
     """Accept a full run id, a unique prefix, or 'latest'."""
     from zen_core.errors import ZenError
 
-    ids = runs.store.list("runs")  # type: ignore[attr-defined]
+    ids = runs.store.list("runs")
     if run in ids:
         return run
     if run == "latest":
-        listed = runs.list_runs()  # type: ignore[attr-defined]
+        listed = runs.list_runs()
         if not listed:
             raise ZenError("there are no runs yet")
         return str(listed[0].run_id)
@@ -30,7 +35,7 @@ def _resolve_run_id(runs: object, run: str) -> str:
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise ZenError(f"no run '{run}' in artifact store {runs.store.url}")  # type: ignore[attr-defined]
+        raise ZenError(f"no run '{run}' in artifact store {runs.store.url}")
     raise ZenError(f"'{run}' matches several runs: {', '.join(matches[:5])}")
 
 
@@ -47,16 +52,15 @@ def list_(pipeline: str | None, limit: int, as_json: bool) -> None:
     from rich.table import Table
 
     runs = _runs()
-    records = [r for r in runs.list_runs() if pipeline in (None, r.pipeline)][:limit]  # type: ignore[attr-defined]
+    records = [r for r in runs.list_runs() if pipeline in (None, r.pipeline)][:limit]
     if as_json:
         print_json([r.model_dump(mode="json") for r in records])
         return
-    table = Table(title=f"runs in {runs.store.url}")  # type: ignore[attr-defined]
+    table = Table(title=f"runs in {runs.store.url}")
     for col in ("run", "pipeline", "status", "started", "duration", "orchestrator"):
         table.add_column(col)
     for r in records:
-        table.add_row(r.run_id, r.pipeline, r.status, when(r.created_at), seconds(r.duration),
-                      r.orchestrator)
+        table.add_row(r.run_id, r.pipeline, r.status, when(r.created_at), seconds(r.duration), r.orchestrator)
     console().print(table)
 
 
@@ -68,18 +72,26 @@ def show(run_id: str, as_json: bool) -> None:
 
     runs = _runs()
     rid = _resolve_run_id(runs, run_id)
-    record = runs.read_run(rid)  # type: ignore[attr-defined]
-    spec = runs.read_spec(rid)  # type: ignore[attr-defined]
-    steps = runs.read_steps(rid)  # type: ignore[attr-defined]
+    record = runs.read_run(rid)
+    spec = runs.read_spec(rid)
+    steps = runs.read_steps(rid)
     if as_json:
-        print_json({"run": record.model_dump(mode="json"),
-                    "steps": {k: v.model_dump(mode="json") for k, v in steps.items()}})
+        print_json(
+            {
+                "run": record.model_dump(mode="json"),
+                "steps": {k: v.model_dump(mode="json") for k, v in steps.items()},
+            }
+        )
         return
     out = console()
-    out.print(f"[bold]run[/bold] {record.run_id}   [bold]pipeline[/bold] {record.pipeline}   "
-              f"[bold]status[/bold] {record.status}")
-    out.print(f"stack {record.stack or '-'} ({record.orchestrator or '-'})   started "
-              f"{when(record.created_at)}   duration {seconds(record.duration)}")
+    out.print(
+        f"[bold]run[/bold] {record.run_id}   [bold]pipeline[/bold] {record.pipeline}   "
+        f"[bold]status[/bold] {record.status}"
+    )
+    out.print(
+        f"stack {record.stack or '-'} ({record.orchestrator or '-'})   started "
+        f"{when(record.created_at)}   duration {seconds(record.duration)}"
+    )
     if record.parameters:
         out.print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in record.parameters.items()))
     if record.error:
@@ -96,8 +108,14 @@ def show(run_id: str, as_json: bool) -> None:
         outputs = "\n".join(f"{n}: {a.uri}" for n, a in rec.outputs.items())
         extra = rec.error or rec.skipped_because or ""
         backend = ", ".join(f"{k}={v}" for k, v in rec.backend.items())
-        table.add_row(s.id, rec.status + (f"\n{extra}" if extra else "") + (f"\n{backend}" if backend else ""),
-                      seconds(rec.duration), str(rec.attempt), cache, outputs)
+        table.add_row(
+            s.id,
+            rec.status + (f"\n{extra}" if extra else "") + (f"\n{backend}" if backend else ""),
+            seconds(rec.duration),
+            str(rec.attempt),
+            cache,
+            outputs,
+        )
     out.print(table)
 
 
@@ -109,13 +127,13 @@ def logs(run_id: str, step: str) -> None:
 
     runs = _runs()
     rid = _resolve_run_id(runs, run_id)
-    rec = runs.read_step(rid, step)  # type: ignore[attr-defined]
+    rec = runs.read_step(rid, step)
     if rec is None:
-        known = ", ".join(runs.read_steps(rid)) or "none"  # type: ignore[attr-defined]
+        known = ", ".join(runs.read_steps(rid)) or "none"
         raise ZenError(f"run '{rid}' has no step '{step}' (steps with records: {known})")
     if rec.logs_uri is None:
         click.echo(f"(step '{step}' {rec.status}; it captured no output)", err=True)
     else:
-        click.echo(runs.read_logs(rid, step), nl=False)  # type: ignore[attr-defined]
+        click.echo(runs.read_logs(rid, step), nl=False)
     if rec.traceback:
         click.echo(rec.traceback, err=True)

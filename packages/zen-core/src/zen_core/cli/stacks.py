@@ -15,16 +15,18 @@ def stack() -> None:
 @stack.command(help="Register a stack from registered components.")
 @click.argument("name")
 @click.option("--orchestrator", "-o", required=True, help="Orchestrator component name.")
-@click.option("--artifact-store", "-a", default="default", show_default=True,
-              help="Artifact store component name.")
+@click.option(
+    "--artifact-store", "-a", default="default", show_default=True, help="Artifact store component name."
+)
 @click.option("--set", "set_active", is_flag=True, help="Make it the active stack.")
 @click.option("--replace", is_flag=True, help="Overwrite an existing stack of that name.")
 def register(name: str, orchestrator: str, artifact_store: str, set_active: bool, replace: bool) -> None:
     from zen_core.stacks import StackManager
 
     manager = StackManager()
-    manager.register_stack(name, {"orchestrator": orchestrator, "artifact_store": artifact_store},
-                           replace=replace)
+    manager.register_stack(
+        name, {"orchestrator": orchestrator, "artifact_store": artifact_store}, replace=replace
+    )
     if set_active:
         manager.set_active(name)
     manager.save()
@@ -43,8 +45,12 @@ def list_() -> None:
     for col in ("", "name", "orchestrator", "artifact store"):
         table.add_column(col)
     for name, st in sorted(manager.config.stacks.items()):
-        table.add_row("*" if name == active else "", name, st.components.get("orchestrator", ""),
-                      st.components.get("artifact_store", ""))
+        table.add_row(
+            "*" if name == active else "",
+            name,
+            st.components.get("orchestrator", ""),
+            st.components.get("artifact_store", ""),
+        )
     console().print(table)
 
 
@@ -72,8 +78,15 @@ def describe(name: str | None, as_json: bool) -> None:
     for ctype, cname in sorted(st.model.components.items()):
         comp = st.manager.component(ctype, cname)
         flavor = st.flavor(ctype)
-        rows.append({"type": ctype, "name": cname, "flavor": comp.flavor, "package": flavor.package,
-                     "config": comp.config})
+        rows.append(
+            {
+                "type": ctype,
+                "name": cname,
+                "flavor": comp.flavor,
+                "package": flavor.package,
+                "config": comp.config,
+            }
+        )
     if as_json:
         print_json({"name": st.name, "active": st.name == st.manager.active_name(), "components": rows})
         return
@@ -81,8 +94,13 @@ def describe(name: str | None, as_json: bool) -> None:
     for col in ("component", "name", "flavor", "package", "config"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["type"], r["name"], r["flavor"], r["package"],
-                      ", ".join(f"{k}={v}" for k, v in sorted(r["config"].items())))
+        table.add_row(
+            r["type"],
+            r["name"],
+            r["flavor"],
+            r["package"],
+            ", ".join(f"{k}={v}" for k, v in sorted(r["config"].items())),
+        )
     console().print(table)
 
 

@@ -1,0 +1,166 @@
+"""zen's checks. `python3 -m nox` runs the whole suite; `nox -l` lists sessions.
+
+Every session gets a fresh virtualenv made by uv (much faster than virtualenv +
+pip here). `tests` runs once per package in a venv holding only that package, its
+declared dependencies (zen-* ones from this checkout) and its test group: that is
+what proves a package installs and works alone.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+import tomllib
+
+ROOT = Path(__file__).parent
+PACKAGES_DIR = ROOT / "packages"
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = False
+nox.options.reuse_venv = "no"
+nox.options.sessions = ["lint", "typecheck", "tests", "integration", "docs", "bench"]
+
+# Pinned: a new ruff or mypy release may flag new things; upgrade on purpose.
+RUFF = "ruff==0.17.6"
+MYPY = "mypy==2.4.1"
+DOCS = ["mkdocs-material==9.8.1"]
+
+
+def _pyproject(package: str) -> dict:
+    return tomllib.loads((PACKAGES_DIR / package / "pyproject.toml").read_text())
+
+
+def discover_packages() -> list[str]:
+    return sorted(p.parent.name for p in PACKAGES_DIR.glob("*/pyproject.toml"))
+
+
+PACKAGES = discover_packages()
+
+
+def _req_name(req: str) -> str:
+    for sep in "<>=!~[; ":
+        req = req.split(sep)[0]
+    return req.strip().lower()
+
+
+def workspace_closure(package: str) -> list[str]:
+    """The package and every zen-* package it depends on, transitively, deps first."""
+    order: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        for req in _pyproject(name)["project"].get("dependencies", []):
+            dep = _req_name(req)
+            if dep in PACKAGES:
+                visit(dep)
+        order.append(name)
+
+    visit(package)
+    return order
+
+
+def test_group(package: str) -> list[str]:
+    """The package's `test` dependency group (PEP 735), with pytest by default."""
+    groups = _pyproject(package).get("dependency-groups", {})
+    return list(groups.get("test", ["pytest>=8"]))
+
+
+def install_packages(session: nox.Session, packages: list[str], *, editable: bool = False) -> None:
+    args: list[str] = []
+    for name in packages:
+        path = str(PACKAGES_DIR / name)
+        args += ["-e", path] if editable else [path]
+    session.install(*args)
+
+
+@nox.session(python=False, name="list-packages")
+def list_packages(session: nox.Session) -> None:
+    """Print the packages the tests session is parametrised over."""
+    for p in PACKAGES:
+        print(p, workspace_closure(p))
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES, ids=PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """Unit tests of one package, in a venv holding only it and its declared deps."""
+    install_packages(session, workspace_closure(package))
+    session.install(*test_group(package))
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(PACKAGES_DIR / package / "tests"),
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"ZEN_CONFIG_DIR": str(Path(session.create_tmp()) / "zen-config")},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and formatting."""
+    session.install(RUFF)
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy, strict on zen-core, standard on the flavors."""
+    install_packages(session, PACKAGES)
+    session.install(MYPY, "pytest")
+    session.run("mypy", "--strict", "-p", "zen_core")
+    flavors = [p.replace("-", "_") for p in PACKAGES if p != "zen-core"]
+    args = [a for f in flavors for a in ("-p", f)]
+    session.run("mypy", *args)
+
+
+@nox.session
+@nox.parametrize("backend", ["local"])
+def integration(session: nox.Session, backend: str) -> None:
+    """End-to-end tests against a real backend (tests-integration/<backend>)."""
+    session.install("pytest", "uv")
+    install_packages(session, PACKAGES)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        str(ROOT / "tests-integration" / backend),
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+    )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site strictly (any warning fails)."""
+    session.install(*DOCS)
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site"))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Speed and memory benchmarks of the local stack, printed beside their targets."""
+    install_packages(session, ["zen-core", "zen-local"])
+    session.run("python", str(ROOT / "tools" / "bench.py"), *session.posargs)
+
+
+@nox.session
+def example(session: nox.Session) -> None:
+    """Run the quickstart pipeline on the default local stack, then show the run."""
+    install_packages(session, ["zen-core", "zen-local"], editable=True)
+    session.run("zen", "pipeline", "run", "docs/examples/quickstart.py:training")
+    session.run("zen", "run", "show", "latest")
+
+
+@nox.session(python=False)
+def dev(session: nox.Session) -> None:
+    """Create .venv with every package editable and the dev tools (uv sync)."""
+    session.run("uv", "sync", "--all-packages", external=True)
+    print(f"activate with: source {ROOT / '.venv/bin/activate'}", file=sys.stderr)

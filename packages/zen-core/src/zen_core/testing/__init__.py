@@ -1,0 +1,1 @@
+"""Test support for flavor packages: the conformance suite (needs ``zen-core[testing]``)."""
