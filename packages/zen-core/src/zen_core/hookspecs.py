@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .plugins import CliRegistrar, FlavorRegistrar, MaterializerRegistrar
     from .records import RunRecord, StepRecord
     from .spec import PipelineSpec, StepSpec
+    from .stacks import Stack
 
 PROJECT = "zen"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -72,6 +73,24 @@ def zen_register_cli_commands(registrar: CliRegistrar) -> None:
     ``group`` is ``""`` for a top-level command or an existing group such as
     ``"orchestrator"``. The command (a click command object) is imported only when
     invoked, so ``zen --help`` stays fast.
+    """
+
+
+# -- services -----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def zen_build_images(spec: PipelineSpec, stack: Stack) -> dict[str, str] | None:
+    """Provide the container image each step of ``spec`` runs in: ``{step_id: image}``.
+
+    Called by containerised orchestrators before they submit a run. The first
+    implementation returning a mapping wins, so a team can swap in its own builder
+    (kaniko, a cloud build service) by installing a plugin; zen-docker's builder is
+    registered ``trylast`` as the default. Image settings are read from the
+    ``"docker"`` entry of the pipeline's and steps' ``settings``. Every returned image
+    must contain the step's code and zen-core, so that
+    ``python -m zen_core.entrypoint`` can run the step in it. Return ``None`` to
+    leave the decision to the next implementation.
     """
 
 
