@@ -55,4 +55,5 @@ def zen_register_materializers(registrar: MaterializerRegistrar) -> None:
     registrar.add(f"{m}:BytesMaterializer", ["builtins.bytes", "builtins.bytearray"])
     registrar.add(f"{m}:PydanticMaterializer", ["pydantic.main.BaseModel"])
     registrar.add(f"{m}:NumpyMaterializer", ["numpy.ndarray"])
-    registrar.add(f"{m}:PandasMaterializer", ["pandas.core.frame.DataFrame"])
+    # pandas 3 reports DataFrame.__module__ as "pandas", older releases as pandas.core.frame
+    registrar.add(f"{m}:PandasMaterializer", ["pandas.core.frame.DataFrame", "pandas.DataFrame"])

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -50,13 +51,27 @@ class ArtifactStore:
     """Paths inside the store are relative, ``/``-separated and validated."""
 
     def __init__(self, url: str, **storage_options: Any) -> None:
-        import fsspec
-
         self.url = url.rstrip("/") or url
-        self.fs, self.root = fsspec.core.url_to_fs(self.url, **storage_options)
-        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
-        self.is_local = "file" in protocols or "local" in protocols
+        self._storage_options = storage_options
+        # Local folders are handled with os calls, without importing fsspec at all:
+        # it is the common case, and fsspec's import is a fifth of a short run's time.
+        self.is_local = "://" not in self.url or self.url.startswith("file://")
+        self.root = self.url[len("file://") :] if self.url.startswith("file://") else self.url
+        self._fs: Any = None
         self._made_dirs: set[str] = set()
+        if not self.is_local:
+            self.fs  # noqa: B018 - resolves self.root for remote URLs
+
+    @property
+    def fs(self) -> Any:
+        """The fsspec filesystem (imported on first use)."""
+        if self._fs is None:
+            import fsspec
+
+            self._fs, root = fsspec.core.url_to_fs(self.url, **self._storage_options)
+            if not self.is_local:
+                self.root = root
+        return self._fs
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.url!r})"
@@ -152,7 +167,12 @@ class ArtifactStore:
 
     def delete(self, key: str) -> None:
         path = self.path(key)
-        if self.fs.exists(path):
+        if self.is_local:
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.unlink(path)
+        elif self.fs.exists(path):
             self.fs.rm(path, recursive=True)
 
     def key_of_uri(self, uri: str) -> str:

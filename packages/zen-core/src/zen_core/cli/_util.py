@@ -40,7 +40,8 @@ def run_cli(cli: click.Group) -> int:
         report_failure(exc)
         return 1
     except ZenError as exc:
-        error_console().print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
+        # soft_wrap: never break a message (a command to copy) across lines
+        error_console().print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         error_console().print(
@@ -56,7 +57,7 @@ def report_failure(exc: Any) -> None:
         err.rule(f"[bold red]step '{step_id}' failed")
         tb = getattr(exc, "tracebacks", {}).get(step_id)
         err.print(tb or message, markup=False, highlight=False)
-    err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
+    err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
 
 
 def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, Any]:

@@ -43,13 +43,9 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
         self.plugin_group = plugin_group
-        self._plugins_loaded = False
 
     def _load_plugins(self) -> None:
-        if self._plugins_loaded:
-            return
-        self._plugins_loaded = True
-        from zen_core.plugins import cli_registry
+        from zen_core.plugins import cli_registry  # cached per process by the registry
 
         for cmd in cli_registry():
             if cmd.group == self.plugin_group and cmd.name not in self.lazy:

@@ -1,0 +1,120 @@
+"""Fixtures of the local orchestrator's behaviour tests.
+
+``local_stack`` gives each test its own config directory (``ZEN_CONFIG_DIR``), its
+own artifact store and an active stack whose ``local`` orchestrator the test
+configures. Pipelines are written as modules into the test's folder, which is also
+the working directory, so process-mode steps and ``zen`` subprocesses can import
+them by source string exactly as a user's would be.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from zen_core import plugins
+from zen_core.artifacts.store import ArtifactStore
+from zen_core.records import RunStore, StepRecord
+from zen_core.stacks import StackManager
+
+STACK = "local-tests"
+
+
+def zen_command() -> list[str]:
+    """The ``zen`` console script of this interpreter's environment."""
+    script = shutil.which("zen", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "zen_core.cli.main"]
+
+
+def register_stack(config_dir: Path, store_dir: Path, **orchestrator_config: Any) -> None:
+    """Register (or replace) the test stack in ``config_dir`` and make it active."""
+    manager = StackManager(config_dir)
+    manager.register_component("artifact_store", STACK, "local", {"path": str(store_dir)}, replace=True)
+    manager.register_component("orchestrator", STACK, "local", orchestrator_config, replace=True)
+    manager.register_stack(STACK, {"orchestrator": STACK, "artifact_store": STACK}, replace=True)
+    manager.set_active(STACK)
+    manager.save()
+
+
+def subprocess_env(config_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``zen`` subprocess: the test's config, no inherited stack."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ZEN_STACK", "ZEN_SOURCE_ROOT", "FORCE_COLOR")}
+    env.update(ZEN_CONFIG_DIR=str(config_dir), PYTHONUNBUFFERED="1", COLUMNS="200", **extra)
+    return env
+
+
+def write_module(directory: Path, name: str, source: str) -> Path:
+    path = directory / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+class LocalStack:
+    """The test's stack: configure the orchestrator, write pipeline modules, read runs."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.config_dir = root / "zen-config"
+        self.store_dir = root / "store"
+        self._monkeypatch = monkeypatch
+        self._modules: list[str] = []
+
+    def configure(self, **orchestrator_config: Any) -> None:
+        register_stack(self.config_dir, self.store_dir, **orchestrator_config)
+
+    @property
+    def runs(self) -> RunStore:
+        return RunStore(ArtifactStore(str(self.store_dir)))
+
+    def steps(self, run_id: str) -> dict[str, StepRecord]:
+        return self.runs.read_steps(run_id)
+
+    def module(self, name: str, source: str) -> ModuleType:
+        """Write ``source`` as module ``name`` in the working directory and import it."""
+        write_module(self.root, name, source)
+        sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        self._modules.append(name)
+        return importlib.import_module(name)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return subprocess_env(self.config_dir, **extra)
+
+    def zen(self, *args: str, timeout: float = 60, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run the ``zen`` CLI in the test's folder and wait for it."""
+        return subprocess.run(
+            [*zen_command(), *args],
+            cwd=self.root,
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def cleanup(self) -> None:
+        for name in self._modules:
+            sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def local_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("ZEN_CONFIG_DIR", str(tmp_path / "zen-config"))
+    for name in ("ZEN_STACK", "ZEN_SOURCE_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins.reset()
+    stack = LocalStack(tmp_path, monkeypatch)
+    stack.configure(progress="off")
+    yield stack
+    stack.cleanup()

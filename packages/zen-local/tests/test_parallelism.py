@@ -1,0 +1,87 @@
+"""Independent steps run at the same time, up to ``max_parallelism``.
+
+Overlap and order are read from the step records' ``started_at``/``finished_at``,
+never from how long the run took.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from zen_core.records import StepRecord
+
+PIPELINE = """
+    import time
+
+    from zen_core import collect, pipeline, step
+
+
+    @step
+    def nap(value: int, seconds: float = 1.0) -> int:
+        time.sleep(seconds)
+        return value
+
+
+    @step
+    def join(values: list[int]) -> int:
+        return sum(values)
+
+
+    @pipeline
+    def four_naps() -> None:
+        # distinct values: identical invocations would hit the cache when run one by one
+        naps = [nap(value=i, id=f"nap_{i}") for i in range(4)]
+        join(values=collect(naps))
+"""
+
+NAPS = [f"nap_{i}" for i in range(4)]
+
+
+def _interval(record: StepRecord) -> tuple[float, float]:
+    assert record.status == "completed", record
+    assert record.started_at is not None and record.finished_at is not None
+    return record.started_at, record.finished_at
+
+
+def _run(local_stack, **config):
+    local_stack.configure(progress="off", **config)
+    mod = local_stack.module("parallel_pipes", PIPELINE)
+    result = mod.four_naps.run()
+    assert result.status == "completed"
+    assert result.load("join") == 0 + 1 + 2 + 3
+    steps = result.steps
+    intervals = [_interval(steps[s]) for s in NAPS]
+    join_start, _ = _interval(steps["join"])
+    # the join starts only once every input is finished, whatever the mode
+    assert join_start >= max(end for _, end in intervals)
+    return intervals
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+def test_independent_steps_overlap(local_stack, mode):
+    intervals = _run(local_stack, mode=mode, max_parallelism=8)
+    latest_start = max(start for start, _ in intervals)
+    earliest_end = min(end for _, end in intervals)
+    # all four were running at one same moment
+    assert latest_start < earliest_end, intervals
+
+
+def test_max_parallelism_one_runs_steps_one_at_a_time(local_stack):
+    intervals = sorted(_run(local_stack, mode="thread", max_parallelism=1))
+    for (_, previous_end), (start, _) in zip(intervals, intervals[1:]):
+        assert start >= previous_end, intervals
+
+
+def test_max_parallelism_two_never_runs_three_at_once(local_stack):
+    local_stack.configure(progress="off", mode="thread", max_parallelism=2)
+    mod = local_stack.module(
+        "parallel_two",
+        PIPELINE.replace("seconds: float = 1.0", "seconds: float = 0.4"),
+    )
+    steps = mod.four_naps.run().steps
+    intervals = [_interval(steps[s]) for s in NAPS]
+    for start, _ in intervals:
+        running = [s for s, e in intervals if s <= start < e]
+        assert len(running) <= 2, intervals
+    # and it did use both slots
+    assert any(sum(1 for s, e in intervals if s <= start < e) == 2 for start, _ in intervals), intervals
