@@ -32,7 +32,7 @@ def fail_if(x: int, limit: int = 10) -> int:
 
 @pipeline
 def squares(start: int = 3) -> None:
-    tens, ones = split_digits(square(seed(value=start)))
+    _tens, ones = split_digits(square(seed(value=start)))
     fail_if(ones, limit=100)
 
 

@@ -32,7 +32,7 @@ def test_flavor_list_shows_package_and_version(zen_home: Path) -> None:
 def test_component_and_stack_lifecycle(zen_home: Path, tmp_path: Path) -> None:
     assert zen("orchestrator", "register", "second", "--flavor", "serial")[0] == 0
     assert zen("artifact-store", "register", "alt", "-f", "local", "-c", f"path={tmp_path / 'alt'}")[0] == 0
-    code, out = zen("orchestrator", "list")
+    _, out = zen("orchestrator", "list")
     assert "second" in out and "serial" in out
     code, out = zen("orchestrator", "describe", "second", "--json")
     assert json.loads(out)["flavor"] == "serial"
@@ -127,7 +127,8 @@ def test_failed_run_exits_1_with_step_and_traceback(tmp_path: Path) -> None:
         "import sys, conftest as c, zen_core.plugins as p, zen_core.stacks as s\n"
         "p.plugin_manager().register(c.TestPlugin())\n"
         "m = s.StackManager(); m.register_component('orchestrator','serial','serial',{})\n"
-        "m.register_stack('t', {'orchestrator':'serial','artifact_store':'default'}); m.set_active('t'); m.save()\n"
+        "m.register_stack('t', {'orchestrator':'serial','artifact_store':'default'})\n"
+        "m.set_active('t'); m.save()\n"
         "from zen_core.cli.main import cli; from zen_core.cli._util import run_cli\n"
         "sys.argv=['zen','pipeline','run','sample_pipelines:failing']; sys.exit(run_cli(cli))\n"
     )

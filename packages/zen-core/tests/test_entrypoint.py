@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import sample_pipelines as sp
+
 from zen_core.artifacts.store import ArtifactStore
 from zen_core.records import RunRecord, RunStore
 

@@ -63,5 +63,5 @@ def test_numpy_and_pandas() -> None:
 
 
 def test_unknown_materializer_id_says_what_to_install() -> None:
-    with pytest.raises(LookupError, match="materializer 'acme.tensor' is not installed"):
+    with pytest.raises(LookupError, match=r"materializer 'acme\.tensor' is not installed"):
         materializer_registry().by_id("acme.tensor")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import sample_pipelines as sp
+
 from zen_core.errors import RunFailedError
 from zen_core.records import RunStore
 from zen_core.stacks import Stack
