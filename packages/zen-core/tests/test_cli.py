@@ -16,37 +16,38 @@ from zen_core.cli.main import cli
 HERE = Path(__file__).parent
 
 
-def zen(*args: str) -> tuple[int, str]:
+def zen(*args: str) -> str:
+    """Invoke the CLI in-process; any exit code but 0 fails the test."""
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return result.exit_code, result.output
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def test_flavor_list_shows_package_and_version(zen_home: Path) -> None:
-    code, out = zen("orchestrator", "flavor", "list")
-    assert code == 0
+    out = zen("orchestrator", "flavor", "list")
     assert "serial" in out and "zen-core-tests" in out
-    code, out = zen("artifact-store", "flavor", "list")
+    out = zen("artifact-store", "flavor", "list")
     assert "local" in out and "fsspec" in out and "zen-core" in out and "0.1.0" in out
 
 
 def test_component_and_stack_lifecycle(zen_home: Path, tmp_path: Path) -> None:
-    assert zen("orchestrator", "register", "second", "--flavor", "serial")[0] == 0
-    assert zen("artifact-store", "register", "alt", "-f", "local", "-c", f"path={tmp_path / 'alt'}")[0] == 0
-    _, out = zen("orchestrator", "list")
+    zen("orchestrator", "register", "second", "--flavor", "serial")
+    zen("artifact-store", "register", "alt", "-f", "local", "-c", f"path={tmp_path / 'alt'}")
+    out = zen("orchestrator", "list")
     assert "second" in out and "serial" in out
-    code, out = zen("orchestrator", "describe", "second", "--json")
+    out = zen("orchestrator", "describe", "second", "--json")
     assert json.loads(out)["flavor"] == "serial"
-    assert zen("stack", "register", "s2", "-o", "second", "-a", "alt", "--set")[0] == 0
-    code, out = zen("stack", "describe", "--json")
+    zen("stack", "register", "s2", "-o", "second", "-a", "alt", "--set")
+    out = zen("stack", "describe", "--json")
     described = json.loads(out)
     assert described["name"] == "s2" and described["active"] is True
     assert {c["name"] for c in described["components"]} == {"second", "alt"}
-    code, out = zen("stack", "list")
+    out = zen("stack", "list")
     assert "* " in out or "│ *" in out
-    assert zen("stack", "set", "test")[0] == 0
-    assert zen("stack", "delete", "s2")[0] == 0
-    assert zen("orchestrator", "delete", "second")[0] == 0
-    code, out = zen("orchestrator", "list")
+    zen("stack", "set", "test")
+    zen("stack", "delete", "s2")
+    zen("orchestrator", "delete", "second")
+    out = zen("orchestrator", "list")
     assert "second" not in out
 
 
@@ -81,29 +82,28 @@ def test_pipeline_run_without_the_local_flavor_says_what_to_install(tmp_path: Pa
 
 
 def test_run_list_show_logs_and_dag(zen_home: Path) -> None:
-    code, out = zen("pipeline", "run", "sample_pipelines:squares", "-p", "start=8")
-    assert code == 0, out
-    code, out = zen("run", "list", "--json")
+    out = zen("pipeline", "run", "sample_pipelines:squares", "-p", "start=8")
+    out = zen("run", "list", "--json")
     runs = json.loads(out)
     assert len(runs) == 1 and runs[0]["status"] == "completed" and runs[0]["parameters"] == {"start": 8}
     run_id = runs[0]["run_id"]
-    code, out = zen("run", "show", run_id[:-3], "--json")  # a unique prefix is enough
+    out = zen("run", "show", run_id[:-3], "--json")  # a unique prefix is enough
     shown = json.loads(out)
     assert shown["steps"]["square"]["status"] == "completed"
     assert shown["steps"]["square"]["outputs"]["output"]["uri"].endswith(".json")
-    code, out = zen("run", "show", "latest")
-    assert code == 0 and "split_digits" in out and "completed" in out
-    code, out = zen("run", "logs", "latest", "square")
+    out = zen("run", "show", "latest")
+    assert "split_digits" in out and "completed" in out
+    out = zen("run", "logs", "latest", "square")
     assert out == "squaring 8\n"
     from zen_core.errors import ZenError
 
     with pytest.raises(ZenError, match="has no step 'nope'"):
         zen("run", "logs", "latest", "nope")
-    code, out = zen("pipeline", "dag", "sample_pipelines:squares")
+    out = zen("pipeline", "dag", "sample_pipelines:squares")
     assert out.startswith("flowchart TD") and '"tens → x"' not in out and "ones → x" in out
-    code, out = zen("pipeline", "dag", "sample_pipelines:squares", "--format", "dot", "--run", "latest")
+    out = zen("pipeline", "dag", "sample_pipelines:squares", "--format", "dot", "--run", "latest")
     assert "digraph" in out and "completed" in out
-    code, out = zen("pipeline", "compile", "sample_pipelines:squares")
+    out = zen("pipeline", "compile", "sample_pipelines:squares")
     assert json.loads(out)["name"] == "squares"
 
 
@@ -111,10 +111,10 @@ def test_rerun_from_cli_is_cached_and_no_cache_switch(zen_home: Path) -> None:
     zen("pipeline", "run", "sample_pipelines:squares")
     zen("pipeline", "run", "sample_pipelines:squares")
     zen("pipeline", "run", "sample_pipelines:squares", "--no-cache")
-    runs = json.loads(zen("run", "list", "--json")[1])
+    runs = json.loads(zen("run", "list", "--json"))
     statuses = []
     for r in runs:
-        shown = json.loads(zen("run", "show", r["run_id"], "--json")[1])
+        shown = json.loads(zen("run", "show", r["run_id"], "--json"))
         statuses.append({s["status"] for s in shown["steps"].values()})
     assert statuses == [{"completed"}, {"cached"}, {"completed"}]  # newest first
 
@@ -161,10 +161,8 @@ def test_dag_svg_needs_output_and_graphviz(zen_home: Path, tmp_path: Path) -> No
                 catch_exceptions=False,
             )
         return
-    code, _ = zen(
-        "pipeline", "dag", "sample_pipelines:squares", "--format", "svg", "-o", str(tmp_path / "d.svg")
-    )
-    assert code == 0 and (tmp_path / "d.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    zen("pipeline", "dag", "sample_pipelines:squares", "--format", "svg", "-o", str(tmp_path / "d.svg"))
+    assert (tmp_path / "d.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
 
 
 def test_help_lists_plugin_commands(zen_home: Path) -> None:
