@@ -140,6 +140,18 @@ def main() -> int:
         row("import zen_core (process, minus bare python)", imp.wall - empty.wall, 0.150, "s")
         row("from zen_core import step, pipeline (minus bare python)", api.wall - empty.wall, 0.150, "s")
 
+        helps = []
+        for _ in range(r):
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "zen_core.cli.main", "--help"],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                env={**os.environ, "ZEN_CONFIG_DIR": str(work)},
+            )
+            helps.append(time.perf_counter() - t0)
+        row("zen --help", statistics.median(helps), 0.3, "s")
+
         c10 = measure(run_code("chain(10)"), work, r)
         row("10-step chain, start to exit", c10.wall, 0.5, "s")
         c110 = measure(run_code("chain(110)"), work, r)

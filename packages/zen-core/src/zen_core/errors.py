@@ -47,7 +47,17 @@ class RunFailedError(ZenError):
         self, run_id: str, failed_steps: dict[str, str], tracebacks: dict[str, str] | None = None
     ) -> None:
         names = ", ".join(sorted(failed_steps)) or "(no step recorded a failure)"
-        super().__init__(f"run '{run_id}' failed; failed steps: {names}")
+        self.summary = f"run '{run_id}' failed; failed steps: {names}"
+        super().__init__(self.summary)
         self.run_id = run_id
         self.failed_steps = failed_steps
         self.tracebacks = tracebacks or {}
+
+    def __str__(self) -> str:
+        # A script that lets this propagate shows each step's own traceback, not only zen's.
+        parts = [self.summary]
+        for step_id, tb in sorted(self.tracebacks.items()):
+            if tb:
+                tail = "\n".join(tb.rstrip().splitlines()[-40:])
+                parts.append(f"--- step '{step_id}' ---\n{tail}")
+        return "\n\n".join(parts)

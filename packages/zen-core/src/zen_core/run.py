@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,6 +88,7 @@ def run_pipeline(
     runs = RunStore(stack.artifact_store)
     run_id = new_run_id(run_name or spec.name)
     run = RunRecord(
+        backend={"client_pid": os.getpid(), "client_host": socket.gethostname()},
         run_id=run_id,
         pipeline=spec.name,
         spec_digest=spec.digest(),

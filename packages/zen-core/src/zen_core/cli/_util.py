@@ -57,7 +57,7 @@ def report_failure(exc: Any) -> None:
         err.rule(f"[bold red]step '{step_id}' failed")
         tb = getattr(exc, "tracebacks", {}).get(step_id)
         err.print(tb or message, markup=False, highlight=False)
-    err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]Error:[/bold red] {exc.summary}", highlight=False, soft_wrap=True)
 
 
 def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, Any]:
@@ -72,6 +72,24 @@ def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, Any]:
         except ValueError:
             out[key] = raw
     return out
+
+
+def run_status(run: Any) -> str:
+    """A run's status, saying 'interrupted' for a local run whose client process is gone."""
+    if run.status != "running":
+        return str(run.status)
+    import os
+    import socket
+
+    pid, host = run.backend.get("client_pid"), run.backend.get("client_host")
+    if isinstance(pid, int) and host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return "interrupted"
+        except PermissionError:
+            pass
+    return "running"
 
 
 def when(ts: float | None) -> str:

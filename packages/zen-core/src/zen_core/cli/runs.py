@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ._util import console, print_json, seconds, when
+from ._util import console, print_json, run_status, seconds, when
 
 if TYPE_CHECKING:
     from zen_core.records import RunStore
@@ -60,7 +60,9 @@ def list_(pipeline: str | None, limit: int, as_json: bool) -> None:
     for col in ("run", "pipeline", "status", "started", "duration", "orchestrator"):
         table.add_column(col)
     for r in records:
-        table.add_row(r.run_id, r.pipeline, r.status, when(r.created_at), seconds(r.duration), r.orchestrator)
+        table.add_row(
+            r.run_id, r.pipeline, run_status(r), when(r.created_at), seconds(r.duration), r.orchestrator
+        )
     console().print(table)
 
 
@@ -86,7 +88,7 @@ def show(run_id: str, as_json: bool) -> None:
     out = console()
     out.print(
         f"[bold]run[/bold] {record.run_id}   [bold]pipeline[/bold] {record.pipeline}   "
-        f"[bold]status[/bold] {record.status}"
+        f"[bold]status[/bold] {run_status(record)}"
     )
     out.print(
         f"stack {record.stack or '-'} ({record.orchestrator or '-'})   started "
