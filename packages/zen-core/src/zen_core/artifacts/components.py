@@ -14,6 +14,12 @@ class LocalArtifactStoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str = Field(description="Folder holding artifacts and run records.")
+    shared: bool = Field(
+        default=False,
+        description="Declare that every machine running steps sees this folder at the same "
+        "path (a network mount, self-hosted runners on one host). Flavors whose steps run "
+        "elsewhere refuse a local store unless it is declared shared.",
+    )
 
     @field_validator("path")
     @classmethod
@@ -40,7 +46,7 @@ class FsspecArtifactStoreConfig(BaseModel):
 
 
 def local_store(name: str, config: LocalArtifactStoreConfig, stack: Any) -> ArtifactStore:
-    return ArtifactStore(config.path)
+    return ArtifactStore(config.path, shared=config.shared)
 
 
 def fsspec_store(name: str, config: FsspecArtifactStoreConfig, stack: Any) -> ArtifactStore:

@@ -50,8 +50,10 @@ class HashingWriter:
 class ArtifactStore:
     """Paths inside the store are relative, ``/``-separated and validated."""
 
-    def __init__(self, url: str, **storage_options: Any) -> None:
+    def __init__(self, url: str, *, shared: bool = False, **storage_options: Any) -> None:
         self.url = url.rstrip("/") or url
+        #: a local folder declared reachable at the same path from every step's machine
+        self.shared = shared
         self._storage_options = storage_options
         # Local folders are handled with os calls, without importing fsspec at all:
         # it is the common case, and fsspec's import is a fifth of a short run's time.
