@@ -21,9 +21,9 @@ pid_of() { # pid_of NAME BINARY -> pid if $PIDS/NAME.pid names a live BINARY pro
     && echo "$pid"
 }
 stop_pid() { # stop_pid PID LABEL: TERM, wait up to 20 s, then KILL
-  local pid="$1" label="$2" i
+  local pid="$1" label="$2"
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 1 40); do [ -d "/proc/$pid" ] || { log "stopped $label (pid $pid)"; return 0; }; sleep 0.5; done
+  for _ in $(seq 1 40); do [ -d "/proc/$pid" ] || { log "stopped $label (pid $pid)"; return 0; }; sleep 0.5; done
   log "$label (pid $pid) ignored SIGTERM: SIGKILL"
   kill -KILL "$pid" 2>/dev/null; sleep 0.5
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared settings for the zen one-node Kubernetes cluster tooling.
 # Sourced by build.sh, up.sh, down.sh, load-image.sh.  Not executable on its own.
 

@@ -62,9 +62,18 @@ if [ ! -f "$PKI/ca.crt" ]; then
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out "$PKI/ca.crt"
 fi
-# gen_cert NAME SUBJECT EKU [SAN]
+# The front-proxy (request-header) CA: without it the controller-manager and
+# scheduler log "missing content for CA bundle ... requestheader-client-ca-file"
+# every few seconds, and aggregated APIs (metrics-server) cannot authenticate.
+if [ ! -f "$PKI/front-proxy-ca.crt" ]; then
+  openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/front-proxy-ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$PKI/front-proxy-ca.key" -subj "/CN=zen-k8s-front-proxy-ca" -days 3650 \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out "$PKI/front-proxy-ca.crt"
+fi
+# gen_cert NAME SUBJECT EKU [SAN] [CA]
 gen_cert() {
-  local name="$1" subj="$2" eku="$3" san="${4:-}"
+  local name="$1" subj="$2" eku="$3" san="${4:-}" ca="${5:-ca}"
   [ -f "$PKI/$name.crt" ] && return 0
   openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key" 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr"
@@ -74,7 +83,7 @@ gen_cert() {
     echo "extendedKeyUsage=$eku"
     [ -n "$san" ] && echo "subjectAltName=$san"
   } >"$PKI/$name.ext"
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
     -CAcreateserial -days 3650 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr" "$PKI/$name.ext"
 }
@@ -86,6 +95,7 @@ gen_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
 gen_cert scheduler "/CN=system:kube-scheduler" clientAuth
 gen_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
 gen_cert kubelet-serving "/CN=$NODE_NAME" serverAuth "IP:127.0.0.1,DNS:localhost"
+gen_cert front-proxy-client "/CN=front-proxy-client" clientAuth "" front-proxy-ca
 if [ ! -f "$PKI/sa.key" ]; then
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
@@ -168,6 +178,11 @@ state = "$STATE/containerd/state"
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
+  # This machine's root lacks CAP_SYS_RESOURCE, so runc cannot lower
+  # oom_score_adj (the sandbox asks for -998): "nsexec: failed to update
+  # /proc/self/oom_score_adj: Permission denied" -> "can't get final child's
+  # PID from pipe: EOF".  Clamp it to containerd's own value instead.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -253,6 +268,10 @@ start kube-apiserver "$K8S_BIN/kube-apiserver" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range="$SERVICE_CIDR" --endpoint-reconciler-type=none \
+  --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
   --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
   --allow-privileged=true --profiling=false --v=1
 wait_for kube-apiserver "$UP_TIMEOUT" curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
