@@ -179,3 +179,21 @@ def test_help_lists_plugin_commands(zen_home: Path) -> None:
     root = CliRunner().invoke(cli, ["--help"])
     assert "hello" in root.output and "Say hello." in root.output
     assert CliRunner().invoke(cli, ["hello"]).output == "hello from a plugin\n"
+
+
+def test_stop_and_native_compile_need_flavor_support(zen_home: Path) -> None:
+    from zen_core.errors import ZenError
+    from zen_core.records import RunRecord, RunStore
+    from zen_core.stacks import Stack
+
+    runs = RunStore(Stack().artifact_store)
+    runs.write_run(RunRecord(run_id="r-live", pipeline="p", spec_digest="x", stack="test"))
+    with pytest.raises(ZenError, match="'serial' orchestrator cannot stop runs"):
+        zen("run", "stop", "r-live")
+    assert runs.read_run("r-live").status == "running"  # nothing recorded when stop failed
+    runs.write_run(RunRecord(run_id="r-done", pipeline="p", spec_digest="x", status="completed"))
+    assert "already ended (completed)" in zen("run", "stop", "r-done")
+    with pytest.raises(ZenError, match="no native pipeline format"):
+        zen("pipeline", "compile", "sample_pipelines:squares", "--flavor", "serial")
+    with pytest.raises(ZenError, match="pip install zen-kubeflow"):
+        zen("pipeline", "compile", "sample_pipelines:squares", "--flavor", "kubeflow")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PipelineDefinitionError
+from .errors import PipelineDefinitionError, ZenError
 from .records import RunRecord, RunStore
 from .spec import PipelineSpec
 
@@ -79,6 +79,14 @@ class Orchestrator(abc.ABC):
     def run(self, request: RunRequest) -> str:
         """Run (or submit) the pipeline; return the run status when it returns."""
 
-    def stop(self, run: RunRecord) -> None:
-        """Stop a running run. Flavors that cannot stop runs say so."""
-        raise NotImplementedError(f"the '{self.flavor}' orchestrator cannot stop runs")
+    def stop(self, run: RunRecord, runs: RunStore) -> None:
+        """Stop a running run and everything it started. Flavors that cannot, say so."""
+        raise ZenError(f"the '{self.flavor}' orchestrator cannot stop runs")
+
+    def compile_native(self, spec: PipelineSpec) -> tuple[str, str]:
+        """The pipeline in the backend's own format: ``(text, file suffix)``.
+
+        Backs ``zen pipeline compile --flavor NAME`` (a KFP IR YAML, an Airflow DAG,
+        a workflow file). Flavors without a native format keep this default.
+        """
+        raise ZenError(f"the '{self.flavor}' orchestrator has no native pipeline format")

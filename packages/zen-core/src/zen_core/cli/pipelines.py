@@ -24,6 +24,18 @@ def _load_pipeline(target: str) -> Pipeline[Any, Any]:
     return obj
 
 
+def _orchestrator_for(flavor: str) -> Any:
+    """The active stack's orchestrator if it has this flavor, else one with default config."""
+    from zen_core.plugins import flavor_registry
+    from zen_core.stacks import Stack
+
+    stack = Stack()
+    if stack.component_model("orchestrator").flavor == flavor:
+        return stack.orchestrator
+    fl = flavor_registry().get("orchestrator", flavor)
+    return fl.load_implementation()(name=flavor, config=fl.validate_config({}), stack=stack)
+
+
 @click.group(help="Run, compile and draw pipelines (TARGET is module:pipeline or file.py:pipeline).")
 def pipeline() -> None:
     pass

@@ -139,3 +139,25 @@ def logs(run_id: str, step: str) -> None:
         click.echo(runs.read_logs(rid, step), nl=False)
     if rec.traceback:
         click.echo(rec.traceback, err=True)
+
+
+@run.command(help="Stop a run and everything its orchestrator started for it.")
+@click.argument("run_id", metavar="RUN")
+def stop(run_id: str) -> None:
+    import time
+
+    from zen_core.stacks import Stack
+
+    runs = _runs()
+    rid = _resolve_run_id(runs, run_id)
+    record = runs.read_run(rid)
+    if record.status != "running":
+        console().print(f"Run {rid} already ended ({record.status}).")
+        return
+    Stack(record.stack or None).orchestrator.stop(record, runs)
+    runs.write_run(
+        record.model_copy(
+            update={"status": "stopped", "finished_at": time.time(), "error": "stopped by the user"}
+        )
+    )
+    console().print(f"Stopped run {rid}.")
