@@ -64,12 +64,16 @@ def run_(target: str, params: tuple[str, ...], no_cache: bool, run_name: str | N
         console().print(f"Submitted run {result.run_id}; follow it with: zen run show {result.run_id}")
 
 
-@pipeline.command(help="Print or write a pipeline's compiled spec (JSON).")
+@pipeline.command(help="Print or write a pipeline's compiled spec, or a flavor's native form of it.")
 @click.argument("target")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
-def compile(target: str, output: Path | None) -> None:
+@click.option("--flavor", help="Compile to this orchestrator flavor's own format (e.g. kubeflow).")
+def compile(target: str, output: Path | None, flavor: str | None) -> None:  # noqa: A001
     spec = _load_pipeline(target).compile()
-    text = spec.to_json()
+    if flavor:
+        text, _suffix = _orchestrator_for(flavor).compile_native(spec)
+    else:
+        text = spec.to_json()
     if output:
         output.write_text(text)
         console().print(f"Wrote {output}")
