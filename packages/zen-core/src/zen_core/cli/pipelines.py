@@ -68,7 +68,7 @@ def run_(target: str, params: tuple[str, ...], no_cache: bool, run_name: str | N
 @click.argument("target")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 @click.option("--flavor", help="Compile to this orchestrator flavor's own format (e.g. kubeflow).")
-def compile(target: str, output: Path | None, flavor: str | None) -> None:  # noqa: A001
+def compile(target: str, output: Path | None, flavor: str | None) -> None:
     spec = _load_pipeline(target).compile()
     if flavor:
         text, _suffix = _orchestrator_for(flavor).compile_native(spec)
