@@ -34,10 +34,12 @@ class ArtifactError(ZenError):
 class StepFailedError(ZenError):
     """A step raised; carries the step id and its formatted traceback."""
 
-    def __init__(self, step_id: str, message: str, traceback_text: str = "") -> None:
+    def __init__(self, step_id: str, message: str, traceback_text: str = "", record: object = None) -> None:
         super().__init__(f"step '{step_id}' failed: {message}")
         self.step_id = step_id
         self.traceback_text = traceback_text
+        #: the failed StepRecord, as written to the store
+        self.record = record
 
 
 class RunFailedError(ZenError):

@@ -219,7 +219,7 @@ def execute_step(ctx: StepRun) -> StepRecord:
         with contextlib.suppress(OSError, ArtifactError):
             runs.write_step(record)
         notify("zen_step_failed", run_id=ctx.run_id, step=step, record=record, error=exc)
-        raise StepFailedError(step.id, record.error, record.traceback) from exc
+        raise StepFailedError(step.id, record.error, record.traceback, record) from exc
     if log_text:
         runs.store.write_text(logs_key, log_text)
         record.logs_uri = runs.store.uri(logs_key)
@@ -231,3 +231,40 @@ def execute_step(ctx: StepRun) -> StepRecord:
         runs.write_cache(key, CacheEntry(run_id=ctx.run_id, step_id=step.id, outputs=record.outputs))
     notify("zen_step_finished", run_id=ctx.run_id, step=step, record=record)
     return record
+
+
+def execute_attempt(ctx: StepRun) -> StepRecord:
+    """Like :func:`execute_step`, but a failure is returned as the failed record."""
+    try:
+        return execute_step(ctx)
+    except StepFailedError as exc:
+        assert isinstance(exc.record, StepRecord)
+        return exc.record
+
+
+RetryCallback = Callable[[int, StepRecord, float], None]
+
+
+def with_retries(
+    step: StepSpec,
+    attempt: Callable[[int], StepRecord],
+    *,
+    on_retry: RetryCallback | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> StepRecord:
+    """Run ``attempt(n)`` for n = 1, 2, ... until it succeeds or ``step.retry`` is used up.
+
+    Orchestrators that retry on the client side share this loop; ``on_retry`` hears
+    ``(failed attempt number, its record, seconds until the next attempt)``.
+    Returns the last attempt's record.
+    """
+    number = 1
+    while True:
+        record = attempt(number)
+        if record.status != "failed" or number > step.retry.max_retries:
+            return record
+        delay = step.retry.wait_before(number + 1)
+        if on_retry is not None:
+            on_retry(number, record, delay)
+        sleep(delay)
+        number += 1

@@ -41,15 +41,27 @@ class StepLog:
                 return
             self._pending += text
             *lines, self._pending = self._pending.split("\n")
-        for line in lines:
-            self._echo(line)
+        self._echo_lines(lines)
+
+    def _echo_lines(self, lines: list[str]) -> None:
+        # Echo outside the capture: an echo that prints to sys.stdout must reach the
+        # terminal, not come back here (which would recurse forever).
+        assert self._echo is not None
+        previous = getattr(_local, "log", None)
+        _local.log = None
+        try:
+            for line in lines:
+                self._echo(line)
+        finally:
+            _local.log = previous
 
     def text(self) -> str:
         with self._lock:
-            if self._pending and self._echo is not None:
-                self._echo(self._pending)
-                self._pending = ""
-            return self._buf.getvalue()
+            pending, self._pending = self._pending, ""
+            text = self._buf.getvalue()
+        if pending and self._echo is not None:
+            self._echo_lines([pending])
+        return text
 
 
 class _Router(io.TextIOBase):

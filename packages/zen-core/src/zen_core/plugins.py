@@ -26,10 +26,29 @@ ENTRY_POINT_GROUP = "zen"
 
 @functools.lru_cache(maxsize=1)
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager with every installed plugin loaded."""
+    """The process-wide plugin manager with every installed plugin loaded.
+
+    Plugins are loaded one entry point at a time, so a plugin that fails to import
+    is reported (naming it and its package) and skipped instead of breaking every
+    ``zen`` command.
+    """
+    from importlib.metadata import entry_points
+
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
-    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not break zen
+            dist = getattr(ep, "dist", None)
+            package = dist.name if dist is not None else "?"
+            logger.warning(
+                "zen plugin '%s' (package %s) failed to load and is ignored: %s: %s",
+                ep.name,
+                package,
+                type(exc).__name__,
+                exc,
+            )
     return pm
 
 
@@ -46,6 +65,12 @@ def _dist_of(pm: pluggy.PluginManager) -> dict[int, tuple[str, str]]:
 
 
 def _call_each(hook_name: str, make_registrar: Callable[[str, str], Any]) -> None:
+    """Call each implementation with a registrar naming its distribution.
+
+    Implementations are called one by one (not through ``pm.hook``) so each gets its
+    own registrar and a failing one is reported by name; hook wrappers therefore do
+    not apply to registration hooks.
+    """
     pm = plugin_manager()
     dists = _dist_of(pm)
     hook = getattr(pm.hook, hook_name)
@@ -55,7 +80,19 @@ def _call_each(hook_name: str, make_registrar: Callable[[str, str], Any]) -> Non
     # zen-core's built-ins first, so plugins can override what they register
     calls.sort(key=lambda c: c[0][0] != "zen-core")
     for (package, version), impl in calls:
-        impl.function(registrar=make_registrar(package, version))
+        try:
+            impl.function(registrar=make_registrar(package, version))
+        except ZenError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            logger.warning(
+                "zen plugin '%s' (package %s) failed in %s and is ignored: %s: %s",
+                impl.plugin_name,
+                package,
+                hook_name,
+                type(exc).__name__,
+                exc,
+            )
 
 
 class FlavorRegistrar:
@@ -145,7 +182,11 @@ def cli_registry() -> tuple[CliCommand, ...]:
 
 
 def notify(hook_name: str, **kwargs: Any) -> None:
-    """Call a lifecycle hook; a plugin's exception is logged, never fatal to the run."""
+    """Call a lifecycle hook; a plugin's exception is logged, never fatal to the run.
+
+    Each implementation is called on its own so one failing plugin does not keep the
+    others from hearing about the event (hook wrappers do not apply here).
+    """
     pm = plugin_manager()
     hook = getattr(pm.hook, hook_name)
     for impl in hook.get_hookimpls():

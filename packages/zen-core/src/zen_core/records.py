@@ -135,6 +135,12 @@ class RunStore:
         key = self.store.key("runs", record.run_id, "steps", f"{record.step_id}.json")
         self.store.write_bytes(key, record.model_dump_json(exclude_defaults=True).encode())
 
+    def write_skipped(self, run_id: str, step_id: str, reason: str) -> StepRecord:
+        """Record that a step will not run (an upstream step failed, or the run stopped)."""
+        record = StepRecord(run_id=run_id, step_id=step_id, status="skipped", skipped_because=reason)
+        self.write_step(record)
+        return record
+
     def read_step(self, run_id: str, step_id: str) -> StepRecord | None:
         key = self.store.key("runs", run_id, "steps", f"{step_id}.json")
         try:

@@ -42,6 +42,8 @@ class ComponentModel(BaseModel):
     name: str
     flavor: str
     config: dict[str, Any] = Field(default_factory=dict)
+    #: the distribution that provided the flavor when registered, to name it if it goes missing
+    package: str = ""
 
 
 class StackModel(BaseModel):
@@ -122,9 +124,14 @@ class StackManager:
         validate_name(name, f"{ctype} name")
         if name in self.config.components.get(ctype, {}) and not replace:
             raise StackError(f"{ctype.replace('_', ' ')} '{name}' already exists")
-        model = flavor_registry().get(ctype, flavor).validate_config(config)
+        flavor_ = flavor_registry().get(ctype, flavor)
+        model = flavor_.validate_config(config)
         comp = ComponentModel(
-            type=ctype, name=name, flavor=flavor, config=json.loads(model.model_dump_json(exclude_unset=True))
+            type=ctype,
+            name=name,
+            flavor=flavor,
+            config=json.loads(model.model_dump_json(exclude_unset=True)),
+            package=flavor_.package,
         )
         self.config.components.setdefault(ctype, {})[name] = comp
         return comp
@@ -194,9 +201,19 @@ class Stack:
         return self.manager.component(ctype, cname)
 
     def flavor(self, ctype: str) -> Any:
+        from .errors import FlavorNotFoundError
         from .plugins import flavor_registry
 
-        return flavor_registry().get(ctype, self.component_model(ctype).flavor)
+        comp = self.component_model(ctype)
+        try:
+            return flavor_registry().get(ctype, comp.flavor)
+        except FlavorNotFoundError as exc:
+            if comp.package and f"pip install {comp.package}" not in str(exc):
+                raise FlavorNotFoundError(
+                    f"{exc} (stack '{self.name}' uses {ctype.replace('_', ' ')} '{comp.name}', "
+                    f"registered from package {comp.package}: pip install {comp.package})"
+                ) from None
+            raise
 
     def component(self, ctype: str) -> Any:
         if ctype not in self._instances:

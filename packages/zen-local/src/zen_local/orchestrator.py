@@ -19,8 +19,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from zen_core.dag import DagScheduler
-from zen_core.errors import StepFailedError
-from zen_core.execution import StepRun, execute_step
+from zen_core.execution import StepRun, execute_attempt, with_retries
 from zen_core.orchestrator import Orchestrator, RunRequest
 from zen_core.progress import Progress, make_progress
 from zen_core.records import StepRecord
@@ -56,14 +55,7 @@ class LocalOrchestrator(Orchestrator):
                     progress.step(sid, record.status, duration=record.duration, detail=record.error or "")
                     for skipped in sched.finish(sid, record.status):
                         reason = sched.skip_reason[skipped]
-                        runs.write_step(
-                            StepRecord(
-                                run_id=request.run_id,
-                                step_id=skipped,
-                                status="skipped",
-                                skipped_because=reason,
-                            )
-                        )
+                        runs.write_skipped(request.run_id, skipped, reason)
                         progress.step(skipped, "skipped", detail=reason)
         except BaseException:
             sched.stop("run interrupted")
@@ -79,31 +71,26 @@ class LocalOrchestrator(Orchestrator):
     def _attempts(
         self, request: RunRequest, step_id: str, records: dict[str, StepRecord], progress: Progress
     ) -> StepRecord:
-        step = request.spec.step(step_id)
-        attempt = 1
-        while True:
+        def attempt(number: int) -> StepRecord:
             if self.config.mode == "process":
-                record = self._in_process(request, step_id, attempt, progress)
-            else:
-                record = self._in_thread(request, step_id, attempt, records, progress)
-            if record.status != "failed" or attempt > step.retry.max_retries:
-                return record
-            delay = step.retry.wait_before(attempt + 1)
-            progress.step(
-                step_id, "retrying", detail=f"attempt {attempt} failed ({record.error}); retry in {delay:g}s"
-            )
-            time.sleep(delay)
-            attempt += 1
+                return self._in_process(request, step_id, number, progress)
+            return execute_attempt(self._step_run(request, step_id, number, records, progress))
 
-    def _in_thread(
+        def on_retry(number: int, record: StepRecord, delay: float) -> None:
+            detail = f"attempt {number} failed ({record.error}); retry in {delay:g}s"
+            progress.step(step_id, "retrying", detail=detail)
+
+        return with_retries(request.spec.step(step_id), attempt, on_retry=on_retry)
+
+    def _step_run(
         self,
         request: RunRequest,
         step_id: str,
         attempt: int,
         records: dict[str, StepRecord],
         progress: Progress,
-    ) -> StepRecord:
-        ctx = StepRun(
+    ) -> StepRun:
+        return StepRun(
             spec=request.spec,
             step=request.spec.step(step_id),
             run_id=request.run_id,
@@ -116,12 +103,6 @@ class LocalOrchestrator(Orchestrator):
             echo=(lambda line: progress.log(step_id, line)),
             on_start=(lambda: progress.step(step_id, "running")),
         )
-        try:
-            return execute_step(ctx)
-        except StepFailedError:
-            record = request.runs.read_step(request.run_id, step_id)
-            assert record is not None and record.status == "failed"
-            return record
 
     def _in_process(self, request: RunRequest, step_id: str, attempt: int, progress: Progress) -> StepRecord:
         cmd = [
