@@ -124,8 +124,8 @@ def typecheck(session: nox.Session) -> None:
 @nox.parametrize("backend", ["local"])
 def integration(session: nox.Session, backend: str) -> None:
     """End-to-end tests against a real backend (tests-integration/<backend>)."""
+    # The local tests build their own venvs (from wheels and folders) with uv.
     session.install("pytest", "uv")
-    install_packages(session, PACKAGES)
     session.run(
         "python",
         "-m",
