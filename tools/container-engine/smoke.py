@@ -15,6 +15,7 @@ Exits non-zero on the first failure.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -38,9 +39,7 @@ def load_env() -> None:
     home = os.environ.get("ZEN_ENGINE_HOME") or str(Path.home() / ".cache/zen/engine")
     env_sh = Path(home) / "env.sh"
     if not env_sh.is_file():
-        sys.exit(
-            "DOCKER_HOST is not set and no env.sh found: run tools/container-engine/setup.sh first"
-        )
+        sys.exit("DOCKER_HOST is not set and no env.sh found: run tools/container-engine/setup.sh first")
     for line in env_sh.read_text().splitlines():
         parts = shlex.split(line, comments=True)
         if len(parts) == 2 and parts[0] == "export" and "=" in parts[1]:
@@ -170,10 +169,8 @@ def main() -> int:
         return 1
     finally:
         for tag in reversed(created_images):
-            try:
+            with contextlib.suppress(docker.errors.APIError):
                 client.images.remove(tag, force=True)
-            except docker.errors.APIError:
-                pass
         client.close()
 
     total = time.monotonic() - t_start
