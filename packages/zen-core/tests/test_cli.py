@@ -124,7 +124,7 @@ def test_failed_run_exits_1_with_step_and_traceback(tmp_path: Path) -> None:
     # register the serial orchestrator through a plugin module on PYTHONPATH is not possible
     # without installing it, so this runs the failure path through the Python API instead
     code = (
-        "import sys, conftest as c, zen_core.plugins as p, zen_core.stacks as s\n"
+        "import sys, serial_plugin as c, zen_core.plugins as p, zen_core.stacks as s\n"
         "p.plugin_manager().register(c.TestPlugin())\n"
         "m = s.StackManager(); m.register_component('orchestrator','serial','serial',{})\n"
         "m.register_stack('t', {'orchestrator':'serial','artifact_store':'default'})\n"

@@ -150,7 +150,7 @@ def test_literal_of_the_wrong_type() -> None:
         consume(produce(), scale="fast")
 
     msg = _error(broken)
-    assert "input 'scale' expects float" in msg
+    assert "input 'scale' expects float" in msg and "valid number" in msg  # pydantic's reason
 
 
 def test_duplicate_explicit_ids() -> None:
@@ -280,3 +280,30 @@ def test_invalid_retry_options() -> None:
         @step(retries=-1)
         def bad() -> int:
             return 1
+
+
+def test_orchestrators_that_import_steps_refuse_local_definitions() -> None:
+    from zen_core.orchestrator import Orchestrator
+
+    class Remote(Orchestrator):
+        flavor = "remote"
+
+        def run(self, request: Any) -> str:
+            return "completed"
+
+    @step
+    def inner() -> int:
+        return 1
+
+    @pipeline
+    def p() -> None:
+        inner()
+
+    with pytest.raises(PipelineDefinitionError, match=r"step 'inner'.*cannot be imported by the 'remote'"):
+        Remote(name="r", config=None, stack=None).validate(p.compile())
+    Remote(name="r", config=None, stack=None).validate(produce_pipeline.compile())
+
+
+@pipeline
+def produce_pipeline() -> None:
+    consume(produce())

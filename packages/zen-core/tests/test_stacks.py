@@ -18,7 +18,7 @@ def test_default_stack_needs_no_setup(tmp_path: Path, monkeypatch: pytest.Monkey
     assert manager.active_name() == "default"
     stack = Stack()
     assert stack.component_model("orchestrator").flavor == "local"
-    assert stack.artifact_store.url == str(tmp_path / "cfg" / "artifacts")
+    assert stack.artifact_store.url == str(tmp_path / "cfg" / "store")
     assert not (tmp_path / "cfg").exists()  # nothing written until something changes
 
 

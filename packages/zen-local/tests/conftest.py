@@ -9,14 +9,16 @@ them by source string exactly as a user's would be.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -45,10 +47,18 @@ def register_stack(config_dir: Path, store_dir: Path, **orchestrator_config: Any
     manager.save()
 
 
-def subprocess_env(config_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of a ``zen`` subprocess: the test's config, no inherited stack."""
+def subprocess_env(config_dir: Path, **extra: str | None) -> dict[str, str]:
+    """The environment of a ``zen`` subprocess: the test's config, no inherited stack.
+
+    ``extra`` adds variables; a value of None removes one.
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("ZEN_STACK", "ZEN_SOURCE_ROOT", "FORCE_COLOR")}
-    env.update(ZEN_CONFIG_DIR=str(config_dir), PYTHONUNBUFFERED="1", COLUMNS="200", **extra)
+    env.update(ZEN_CONFIG_DIR=str(config_dir), PYTHONUNBUFFERED="1", COLUMNS="200")
+    for key, value in extra.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return env
 
 
@@ -58,14 +68,26 @@ def write_module(directory: Path, name: str, source: str) -> Path:
     return path
 
 
+def start_zen(root: Path, config_dir: Path, *args: str, **extra_env: str | None) -> subprocess.Popen[bytes]:
+    """Start ``zen`` in ``root`` in its own session; stdout/stderr go to zen.out/zen.err there."""
+    with (root / "zen.out").open("wb") as out, (root / "zen.err").open("wb") as err:
+        return subprocess.Popen(
+            [*zen_command(), *args],
+            cwd=root,
+            env=subprocess_env(config_dir, **extra_env),
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # a terminal's foreground job: Ctrl-C reaches the whole group
+        )
+
+
 class LocalStack:
     """The test's stack: configure the orchestrator, write pipeline modules, read runs."""
 
-    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
         self.config_dir = root / "zen-config"
         self.store_dir = root / "store"
-        self._monkeypatch = monkeypatch
         self._modules: list[str] = []
 
     def configure(self, **orchestrator_config: Any) -> None:
@@ -78,6 +100,10 @@ class LocalStack:
     def steps(self, run_id: str) -> dict[str, StepRecord]:
         return self.runs.read_steps(run_id)
 
+    def write(self, name: str, source: str) -> Path:
+        """Write ``source`` as module ``name`` in the working directory, without importing it."""
+        return write_module(self.root, name, source)
+
     def module(self, name: str, source: str) -> ModuleType:
         """Write ``source`` as module ``name`` in the working directory and import it."""
         write_module(self.root, name, source)
@@ -86,10 +112,12 @@ class LocalStack:
         self._modules.append(name)
         return importlib.import_module(name)
 
-    def env(self, **extra: str) -> dict[str, str]:
+    def env(self, **extra: str | None) -> dict[str, str]:
         return subprocess_env(self.config_dir, **extra)
 
-    def zen(self, *args: str, timeout: float = 60, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    def zen(
+        self, *args: str, timeout: float = 60, **extra_env: str | None
+    ) -> subprocess.CompletedProcess[str]:
         """Run the ``zen`` CLI in the test's folder and wait for it."""
         return subprocess.run(
             [*zen_command(), *args],
@@ -101,20 +129,47 @@ class LocalStack:
             check=False,
         )
 
+    def start_zen(self, *args: str, **extra_env: str | None) -> subprocess.Popen[bytes]:
+        """Start the ``zen`` CLI in its own session (a terminal's foreground job), output to files."""
+        return start_zen(self.root, self.config_dir, *args, **extra_env)
+
     def cleanup(self) -> None:
         for name in self._modules:
             sys.modules.pop(name, None)
 
 
+@contextlib.contextmanager
+def open_local_stack(root: Path) -> Iterator[LocalStack]:
+    """A stack in ``root``, which is also the working directory, for the block's duration."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ZEN_CONFIG_DIR", str(root / "zen-config"))
+        for name in ("ZEN_STACK", "ZEN_SOURCE_ROOT"):
+            mp.delenv(name, raising=False)
+        mp.chdir(root)
+        mp.syspath_prepend(str(root))
+        plugins.reset()
+        stack = LocalStack(root)
+        stack.configure(progress="off")
+        try:
+            yield stack
+        finally:
+            stack.cleanup()
+
+
+@pytest.fixture(scope="session")
+def zen_tools() -> SimpleNamespace:
+    """The helpers above, for module-scoped fixtures (test modules never import conftest)."""
+    return SimpleNamespace(
+        open_local_stack=open_local_stack,
+        register_stack=register_stack,
+        subprocess_env=subprocess_env,
+        write_module=write_module,
+        zen_command=zen_command,
+        start_zen=start_zen,
+    )
+
+
 @pytest.fixture
-def local_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("ZEN_CONFIG_DIR", str(tmp_path / "zen-config"))
-    for name in ("ZEN_STACK", "ZEN_SOURCE_ROOT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    plugins.reset()
-    stack = LocalStack(tmp_path, monkeypatch)
-    stack.configure(progress="off")
-    yield stack
-    stack.cleanup()
+def local_stack(tmp_path: Path) -> Iterator[LocalStack]:
+    with open_local_stack(tmp_path) as stack:
+        yield stack

@@ -125,3 +125,85 @@ def test_cli_run_of_a_failing_pipeline_exits_nonzero_and_shows_the_traceback(loc
     run = local_stack.runs.list_runs()[0]
     assert run.status == "failed"
     assert run.run_id in output
+
+
+def test_cli_failure_report_keeps_a_long_exception_message_on_one_line(local_stack):
+    local_stack.configure(mode="thread", progress="off")
+    local_stack.module(
+        "cli_long_failure",
+        """
+        from zen_core import pipeline, step
+
+        MESSAGE = " ".join(f"word{i}" for i in range(30))  # about 200 characters, one line
+
+
+        @step
+        def long_boom() -> int:
+            raise ValueError(MESSAGE)
+
+
+        @pipeline
+        def pipe() -> None:
+            long_boom()
+        """,
+    )
+    proc = local_stack.zen("pipeline", "run", "cli_long_failure.py:pipe", COLUMNS=None)
+    assert proc.returncode == 1
+    message = " ".join(f"word{i}" for i in range(30))
+    assert f"ValueError: {message}\n" in proc.stderr
+
+
+EXIT_PIPELINE = """
+    import sys
+
+    from zen_core import pipeline, step
+
+
+    @step
+    def source() -> int:
+        return 1
+
+
+    @step
+    def quitter(x: int) -> int:
+        sys.exit(2)  # what argparse, click or a stray exit() do inside library code
+
+
+    @step
+    def after(x: int) -> int:
+        return x
+
+
+    @pipeline
+    def exiting() -> None:
+        base = source()
+        after(quitter(base))
+        after(base, id="independent")
+"""
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "thread",
+        "process",
+    ],
+)
+def test_sys_exit_in_a_step_fails_that_step_only(local_stack, mode):
+    local_stack.configure(progress="off", mode=mode, max_parallelism=1)
+    mod = local_stack.module(f"exit_pipes_{mode}", EXIT_PIPELINE)
+    try:
+        mod.exiting.run()
+    except RunFailedError as exc:
+        error = exc
+    except SystemExit as exc:
+        pytest.fail(f"a step's sys.exit({exc.code}) ended the whole run")
+    else:
+        pytest.fail("the run did not fail")
+    steps = local_stack.steps(error.run_id)
+    assert set(error.failed_steps) == {"quitter"}
+    assert steps["quitter"].status == "failed"
+    assert "2" in (steps["quitter"].error or "")  # the exit code
+    assert steps["after"].status == "skipped"
+    assert steps["independent"].status == "completed"
+    assert local_stack.runs.read_run(error.run_id).status == "failed"

@@ -5,6 +5,12 @@ Every flavor ends up running::
     python -m zen_core.entrypoint --store URL --run-id ID --step STEP_ID \\
         [--spec URI] [--params JSON] [--attempt N] [--no-cache]
 
+What the step prints is captured into its log in the store and also streamed,
+line by line, to this process's stderr, so a backend's own log view (``kubectl
+logs``, a CI job log) shows it live and a step that crashes hard still leaves its
+output behind. zen's own lines on stderr start with ``zen: ``; the line
+``zen: step 'ID' running`` marks a cache miss that starts executing.
+
 ``--spec`` defaults to the spec the client stored with the run. ``--params``
 overrides run parameter values (a backend that supplies them at trigger time
 passes them here); otherwise they come from the run record. The exit code is 0
@@ -21,6 +27,8 @@ import sys
 import time
 
 EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
+#: prefix of the entrypoint's own lines on stderr (everything else is the step's output)
+MARKER = "zen: "
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         except ZenError:
             # a run started by the backend itself (a schedule): record it on first sight
             run = RunRecord(run_id=args.run_id, pipeline=spec.name, spec_digest=spec.digest())
+            if not runs.store.exists(runs.store.key("runs", args.run_id, "spec.json")):
+                runs.write_spec(args.run_id, spec)  # so `zen run show` and later steps find it
             runs.write_run(run)
         params = dict(run.parameters)
         if args.params:
@@ -75,11 +85,18 @@ def main(argv: list[str] | None = None) -> int:
             if name not in params and not p.required:
                 params[name] = p.default
     except (ZenError, KeyError, ValueError, OSError) as exc:
-        print(f"zen entrypoint: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"zen entrypoint: {message}", file=sys.stderr)
         return EXIT_USAGE
 
     enable_cache = False if args.no_cache else run.enable_cache
     started = time.perf_counter()
+    err = sys.__stderr__ or sys.stderr
+
+    def stream(line: str) -> None:
+        err.write(line + "\n")
+        err.flush()
+
     ctx = StepRun(
         spec=spec,
         step=step,
@@ -88,15 +105,17 @@ def main(argv: list[str] | None = None) -> int:
         parameters=params,
         enable_cache=enable_cache,
         attempt=args.attempt,
+        echo=stream,
+        on_start=lambda: stream(f"{MARKER}step '{step.id}' running"),
     )
     try:
         record = execute_step(ctx)
     except StepFailedError as exc:
         print(exc.traceback_text, file=sys.stderr)
-        print(f"zen: step '{step.id}' failed (attempt {args.attempt})", file=sys.stderr)
+        print(f"{MARKER}step '{step.id}' failed (attempt {args.attempt})", file=sys.stderr)
         return EXIT_STEP_FAILED
     took = time.perf_counter() - started
-    print(f"zen: step '{step.id}' {record.status} in {took:.2f}s", file=sys.stderr)
+    print(f"{MARKER}step '{step.id}' {record.status} in {took:.2f}s", file=sys.stderr)
     return EXIT_OK
 
 

@@ -128,8 +128,9 @@ def _save(ctx: StepRun, output: str, value: Any) -> ArtifactRecord:
     )
 
 
-def _split_outputs(ctx: StepRun, result: Any) -> dict[str, Any]:
-    names = list(ctx.step.outputs)
+def _split_outputs(ctx: StepRun, result: Any, declared: dict[str, Any]) -> dict[str, Any]:
+    # the function's own annotation fixes which tuple position is which output
+    names = list(declared) if set(declared) == set(ctx.step.outputs) else list(ctx.step.outputs)
     if not names:
         return {}
     if len(names) == 1:
@@ -193,10 +194,10 @@ def execute_step(ctx: StepRun) -> StepRecord:
             finally:
                 log_text = log.text()
                 _CURRENT.reset(token)
-        outputs = _split_outputs(ctx, result)
         from .steps import parse_outputs
 
         declared = parse_outputs(func, hints) if hints else {}
+        outputs = _split_outputs(ctx, result, declared)
         for name, value in outputs.items():
             expected = declared.get(name, Any)
             if value is not None and not compatible(type(value), expected):
@@ -206,7 +207,8 @@ def execute_step(ctx: StepRun) -> StepRecord:
                 )
         record.outputs = {name: _save(ctx, name, value) for name, value in outputs.items()}
     except BaseException as exc:
-        if not isinstance(exc, Exception):
+        # sys.exit() in a step fails the step; only interrupts propagate
+        if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
             raise
         record.status = "failed"
         record.finished_at = time.time()
@@ -251,20 +253,24 @@ def with_retries(
     *,
     on_retry: RetryCallback | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> StepRecord:
     """Run ``attempt(n)`` for n = 1, 2, ... until it succeeds or ``step.retry`` is used up.
 
     Orchestrators that retry on the client side share this loop; ``on_retry`` hears
-    ``(failed attempt number, its record, seconds until the next attempt)``.
+    ``(failed attempt number, its record, seconds until the next attempt)``. No new
+    attempt starts once ``stopped()`` is true (the run was interrupted).
     Returns the last attempt's record.
     """
     number = 1
     while True:
         record = attempt(number)
-        if record.status != "failed" or number > step.retry.max_retries:
+        if record.status != "failed" or number > step.retry.max_retries or stopped():
             return record
         delay = step.retry.wait_before(number + 1)
         if on_retry is not None:
             on_retry(number, record, delay)
         sleep(delay)
+        if stopped():
+            return record
         number += 1

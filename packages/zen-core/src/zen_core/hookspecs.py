@@ -15,7 +15,7 @@ Rules every implementation must follow:
 * The plugin module is imported whenever zen starts (even for ``zen --help``):
   keep its imports light and refer to heavy code by ``"module:attribute"`` strings
   that zen imports only when used.
-* Registration hooks receive a *registrar* and call its ``add_*`` methods.
+* Registration hooks receive a *registrar* and call its ``add`` method.
 * Lifecycle hooks are notifications: their return values are ignored, and an
   exception raised by one is logged and does not fail the run. They run in the
   process where the event happens: run hooks in the client that submits the run,

@@ -15,6 +15,7 @@ Plugins add materializers through the ``zen_register_materializers`` hook.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 import json
 import logging
@@ -123,30 +124,26 @@ class NumpyMaterializer(Materializer):
 
 
 class PandasMaterializer(Materializer):
-    """Parquet when pyarrow is installed, else pickle (pandas' own format)."""
+    """DataFrames as plain Parquet files (readable by any Parquet tool); needs pyarrow.
+
+    Without pyarrow a DataFrame falls through to the pickle fallback, which says so.
+    """
 
     id = "zen.pandas"
     extension = ".parquet"
-    version = "1"
+
+    def accepts(self, value: Any) -> bool:
+        return importlib.util.find_spec("pyarrow") is not None
 
     def save(self, value: Any, f: IO[bytes]) -> None:
         buf = io.BytesIO()
-        try:
-            importlib.import_module("pyarrow")
-            buf.write(b"PQ")
-            value.to_parquet(buf)
-        except ImportError:
-            buf.write(b"PK")
-            value.to_pickle(buf)
+        value.to_parquet(buf)
         f.write(buf.getvalue())
 
     def load(self, f: IO[bytes], annotation: Any) -> Any:
         import pandas as pd
 
-        data = f.read()
-        body = io.BytesIO(data[2:])
-        # the pickle branch only reads what PandasMaterializer.save wrote to this store
-        return pd.read_parquet(body) if data[:2] == b"PQ" else pd.read_pickle(body)  # noqa: S301
+        return pd.read_parquet(io.BytesIO(f.read()))
 
 
 class PickleMaterializer(Materializer):

@@ -53,8 +53,21 @@ class Orchestrator(abc.ABC):
         self.config = config
         self.stack = stack
 
+    def imports_steps(self) -> bool:
+        """Whether steps run in another interpreter that must import them by source."""
+        return True
+
     def validate(self, spec: PipelineSpec) -> None:
-        """Check the spec's settings for this flavor; raise before anything is submitted."""
+        """Check the spec for this flavor; raise before anything is stored or submitted."""
+        if self.imports_steps():
+            for s in spec.steps:
+                module, _, qualname = s.source.partition(":")
+                if "<locals>" in qualname or module == "__main__":
+                    raise PipelineDefinitionError(
+                        f"pipeline '{spec.name}', step '{s.id}': its code ({s.source}) cannot be "
+                        f"imported by the '{self.flavor}' orchestrator, which runs steps in their own "
+                        "interpreter; define the step at module level in an importable module"
+                    )
         if self.settings_model is None:
             return
         from pydantic import ValidationError

@@ -32,7 +32,7 @@ from .spec import (
     StepSpec,
 )
 from .steps import Step, as_list
-from .typing_utils import compatible, to_json_value, validate_value
+from .typing_utils import compatible, error_message, to_json_value, validate_value
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -168,8 +168,7 @@ class _Tracer:
         except ValueError as exc:
             raise self._error(
                 step_id,
-                f"input '{name}' expects {type_name(expected)}: "
-                f"{str(exc).splitlines()[-1].strip() if str(exc) else exc}",
+                f"input '{name}' expects {type_name(expected)}: {error_message(exc)}",
             ) from None
 
     def _check_type(self, step_id: str, name: str, ref: OutputRef, expected: Any) -> None:
@@ -388,8 +387,7 @@ class Pipeline(Generic[P, R]):
                 resolved[pname] = to_json_value(validate_value(raw, self.hints.get(pname, Any)))
             except (TypeError, ValueError) as exc:
                 raise PipelineDefinitionError(
-                    f"pipeline '{self.name}': parameter '{pname}' is invalid: "
-                    f"{str(exc).splitlines()[-1].strip()}"
+                    f"pipeline '{self.name}': parameter '{pname}' is invalid: {error_message(exc)}"
                 ) from None
         return resolved
 

@@ -128,8 +128,10 @@ class PipelineSpec(_Model):
         raise KeyError(f"pipeline '{self.name}' has no step '{step_id}'")
 
     def to_json(self) -> str:
-        """Canonical JSON: sorted keys, fixed separators, so equal specs give equal bytes."""
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, indent=2) + "\n"
+        """Canonical JSON: fixed field order and separators, so the same code gives the same bytes."""
+        # Not sort_keys: the order of a step's outputs is the order of its return tuple.
+        # Every mapping here is filled in a deterministic order by the compiler.
+        return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str | bytes) -> PipelineSpec:

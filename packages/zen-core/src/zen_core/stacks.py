@@ -58,7 +58,7 @@ class StackConfig(BaseModel):
 
 
 def _defaults() -> StackConfig:
-    store = str(config_dir() / "artifacts")
+    store = str(config_dir() / "store")
     return StackConfig(
         components={
             "orchestrator": {DEFAULT: ComponentModel(type="orchestrator", name=DEFAULT, flavor="local")},

@@ -187,7 +187,7 @@ def step(
     """Turn a function into a pipeline step.
 
     ``retries`` extra attempts are made after a failure, waiting
-    ``retry_delay * retry_backoff**n`` seconds before the n-th retry. ``settings``
+    ``retry_delay * retry_backoff**(n-1)`` seconds before the n-th retry. ``settings``
     maps a flavor name to its per-step settings (resources, images, ...).
     """
 

@@ -50,6 +50,18 @@ def to_json_value(value: Any) -> Any:
         raise TypeError(f"{type(value).__name__} value is not JSON-serialisable ({exc})") from None
 
 
+def error_message(exc: Exception) -> str:
+    """The useful part of a validation error (pydantic's first error message)."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+            return str(first.get("msg", exc))
+        except (IndexError, TypeError, ValueError):
+            pass
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
 def validate_value(value: Any, annotation: Any) -> Any:
     """Validate (and coerce) ``value`` against ``annotation`` with pydantic."""
     if annotation in _ANY:

@@ -13,16 +13,21 @@ are skipped; independent branches finish unless ``fail_fast`` is set.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from zen_core.dag import DagScheduler
+from zen_core.entrypoint import MARKER
+from zen_core.errors import ZenError
 from zen_core.execution import StepRun, execute_attempt, with_retries
 from zen_core.orchestrator import Orchestrator, RunRequest
 from zen_core.progress import Progress, make_progress
-from zen_core.records import StepRecord
+from zen_core.records import RunRecord, RunStore, StepRecord
 
 from .config import LocalOrchestratorConfig
 
@@ -31,7 +36,33 @@ class LocalOrchestrator(Orchestrator):
     flavor = "local"
     config: LocalOrchestratorConfig
 
+    def imports_steps(self) -> bool:
+        return self.config.mode == "process"
+
+    def stop(self, run: RunRecord, runs: RunStore) -> None:
+        """Interrupt the client process running ``run`` (if it still runs on this host).
+
+        The client handles the interrupt like Ctrl-C: no new step starts, finished
+        steps stay recorded. A client that is already gone needs nothing stopped.
+        """
+        pid, host = run.backend.get("client_pid"), run.backend.get("client_host")
+        if not isinstance(pid, int) or host != socket.gethostname():
+            raise ZenError(f"run '{run.run_id}' was started on host {host!r}; stop it there")
+        try:
+            os.kill(pid, signal.SIGINT)
+        except ProcessLookupError:
+            return  # the client already died (kill -9, crash); only the record is left to close
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+        raise ZenError(f"run '{run.run_id}': client process {pid} did not stop within 30 s")
+
     def run(self, request: RunRequest) -> str:
+        self._stopping = threading.Event()
         cfg = self.config
         spec, runs = request.spec, request.runs
         sched = DagScheduler(spec, fail_fast=cfg.fail_fast)
@@ -58,6 +89,7 @@ class LocalOrchestrator(Orchestrator):
                         runs.write_skipped(request.run_id, skipped, reason)
                         progress.step(skipped, "skipped", detail=reason)
         except BaseException:
+            self._stopping.set()
             sched.stop("run interrupted")
             pool.shutdown(wait=False, cancel_futures=True)
             progress.run_finished("stopped")
@@ -80,7 +112,9 @@ class LocalOrchestrator(Orchestrator):
             detail = f"attempt {number} failed ({record.error}); retry in {delay:g}s"
             progress.step(step_id, "retrying", detail=detail)
 
-        return with_retries(request.spec.step(step_id), attempt, on_retry=on_retry)
+        return with_retries(
+            request.spec.step(step_id), attempt, on_retry=on_retry, stopped=self._stopping.is_set
+        )
 
     def _step_run(
         self,
@@ -105,6 +139,7 @@ class LocalOrchestrator(Orchestrator):
         )
 
     def _in_process(self, request: RunRequest, step_id: str, attempt: int, progress: Progress) -> StepRecord:
+        """One attempt in its own interpreter; its output is streamed back line by line."""
         cmd = [
             sys.executable,
             "-m",
@@ -120,18 +155,32 @@ class LocalOrchestrator(Orchestrator):
         ]
         if request.enable_cache is False:
             cmd.append("--no-cache")
-        env = {**os.environ, "ZEN_SOURCE_ROOT": os.getcwd()}
-        progress.step(step_id, "running")
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        env = {**os.environ, "ZEN_SOURCE_ROOT": os.getcwd(), "PYTHONUNBUFFERED": "1"}
+        running = f"{MARKER}step '{step_id}' running"
+        output: list[str] = []
+        with subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, errors="replace"
+        ) as proc:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                if line == running:
+                    progress.step(step_id, "running")
+                elif not line.startswith(MARKER):
+                    output.append(line)
+                    if self.config.echo_logs:
+                        progress.log(step_id, line)
+        code = proc.returncode
         record = request.runs.read_step(request.run_id, step_id)
-        if record is not None and record.attempt == attempt and record.status != "running":
-            if record.logs_uri and self.config.echo_logs:
-                for line in request.runs.read_logs(request.run_id, step_id).splitlines():
-                    progress.log(step_id, line)
-            if proc.returncode == 0 or record.status == "failed":
-                return record
-        # the process died before recording an outcome (import error, crash, kill)
-        tail = "\n".join((proc.stderr or "").strip().splitlines()[-30:])
+        finished = record is not None and record.attempt == attempt and record.status != "running"
+        if record is not None and finished and (code == 0 or record.status == "failed"):
+            return record
+        # The process died before recording an outcome (import error, crash, kill):
+        # keep what it printed as the step's log and its tail as the traceback.
+        logs_key = request.runs.logs_key(request.run_id, step_id)
+        if output:
+            request.runs.store.write_text(logs_key, "\n".join(output) + "\n")
+        reason = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
         failed = StepRecord(
             run_id=request.run_id,
             step_id=step_id,
@@ -139,8 +188,9 @@ class LocalOrchestrator(Orchestrator):
             attempt=attempt,
             started_at=record.started_at if record else None,
             finished_at=time.time(),
-            error=f"step process exited with code {proc.returncode}",
-            traceback=tail,
+            error=f"step process {reason}",
+            traceback="\n".join(output[-40:]),
+            logs_uri=request.runs.store.uri(logs_key) if output else None,
         )
         request.runs.write_step(failed)
         return failed

@@ -70,7 +70,10 @@ class ArtifactStore:
         if self._fs is None:
             import fsspec
 
-            self._fs, root = fsspec.core.url_to_fs(self.url, **self._storage_options)
+            try:
+                self._fs, root = fsspec.core.url_to_fs(self.url, **self._storage_options)
+            except (ImportError, ValueError) as exc:
+                raise ArtifactError(f"artifact store {self.url} cannot be opened: {exc}") from None
             if not self.is_local:
                 self.root = root
         return self._fs

@@ -28,8 +28,11 @@ def run_cli(cli: click.Group) -> int:
 
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        error_console().print("[red]Aborted.[/red]")
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # click turns Ctrl-C into Abort; finished steps are already recorded
+        error_console().print(
+            "[red]Interrupted.[/red] Finished steps are recorded; run again to reuse them from the cache."
+        )
         return 130
     except click.ClickException as exc:
         exc.show()
@@ -43,11 +46,6 @@ def run_cli(cli: click.Group) -> int:
         # soft_wrap: never break a message (a command to copy) across lines
         error_console().print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
         return 1
-    except KeyboardInterrupt:
-        error_console().print(
-            "[red]Interrupted.[/red] Finished steps are recorded; run again to reuse them from the cache."
-        )
-        return 130
     return 0
 
 
@@ -56,7 +54,7 @@ def report_failure(exc: Any) -> None:
     for step_id, message in sorted(exc.failed_steps.items()):
         err.rule(f"[bold red]step '{step_id}' failed")
         tb = getattr(exc, "tracebacks", {}).get(step_id)
-        err.print(tb or message, markup=False, highlight=False)
+        err.print(tb or message, markup=False, highlight=False, soft_wrap=True)
     err.print(f"[bold red]Error:[/bold red] {exc.summary}", highlight=False, soft_wrap=True)
 
 

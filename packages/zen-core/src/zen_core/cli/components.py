@@ -23,6 +23,7 @@ def _flavor_table(ctype: str) -> None:
 
 def make_component_group(ctype: str, cli_name: str) -> click.Group:
     label = ctype.replace("_", " ")
+    article = "an" if label[0] in "aeiou" else "a"
 
     @click.group(name=cli_name, help=f"Manage {label}s and their flavors.")
     def group() -> None:
@@ -52,11 +53,13 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
             default = (
                 "(required)" if field.is_required() else repr(field.get_default(call_default_factory=True))
             )
-            ann = getattr(field.annotation, "__name__", str(field.annotation))
+            from zen_core.sources import type_name
+
+            ann = type_name(field.annotation)
             table.add_row(field_name, ann, default, field.description or "")
         console().print(table)
 
-    @group.command(name="register", help=f"Register a {label}: NAME --flavor F -c key=value ...")
+    @group.command(name="register", help=f"Register {article} {label}: NAME --flavor F -c key=value ...")
     @click.argument("name")
     @click.option("--flavor", "-f", required=True, help="Flavor name (see 'flavor list').")
     @click.option(
@@ -98,7 +101,7 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
             )
         console().print(table)
 
-    @group.command(name="describe", help=f"Show a {label}'s flavor and full config.")
+    @group.command(name="describe", help=f"Show {article} {label}'s flavor and full config.")
     @click.argument("name")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     def describe(name: str, as_json: bool) -> None:
@@ -128,7 +131,7 @@ def make_component_group(ctype: str, cli_name: str) -> click.Group:
             table.add_row(key, str(value))
         console().print(table)
 
-    @group.command(name="delete", help=f"Delete a {label} no stack uses.")
+    @group.command(name="delete", help=f"Delete {article} {label} no stack uses.")
     @click.argument("name")
     def delete(name: str) -> None:
         from zen_core.stacks import StackManager

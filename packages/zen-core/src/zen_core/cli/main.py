@@ -63,6 +63,13 @@ class LazyGroup(click.Group):
         if name not in self.lazy:
             return None
         command = _load(self.lazy[name][0])
+        if isinstance(command, click.Group):
+            # plugin commands registered for this group (e.g. "run") join it when it loads
+            from zen_core.plugins import cli_registry
+
+            for cmd in cli_registry():
+                if cmd.group == name and cmd.name not in command.commands:
+                    command.add_command(_load(cmd.target), cmd.name)
         self.add_command(command, name)
         return command
 
@@ -103,7 +110,13 @@ def cli(stack_name: str | None) -> None:
 def main() -> None:
     from zen_core.cli._util import run_cli
 
-    sys.exit(run_cli(cli))
+    code = run_cli(cli)
+    if code == 130:
+        # Interrupted: records are written; don't wait for step threads still running.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,8 @@ class OrchestratorConformance:
         assert result.load("divmod_step", "quotient") == 3
         assert result.load("divmod_step", "remainder") == 2
         assert result.load("describe") == "17/5: 3 r 2"
+        assert result.load("zeta_alpha", "zeta") == "zeta of 3"
+        assert result.load("zeta_alpha", "alpha") == 4
 
     def test_failing_step_skips_dependents_and_finishes_independent_branches(self) -> None:
         error, steps = self.failed_run(P.failing)

@@ -51,6 +51,12 @@ def divmod_step(x: int, by: int) -> tuple[Annotated[int, "quotient"], Annotated[
 
 
 @step
+def zeta_alpha(x: int) -> tuple[Annotated[str, "zeta"], Annotated[int, "alpha"]]:
+    # output names deliberately out of alphabetical order: position, not name order, counts
+    return f"zeta of {x}", x + 1
+
+
+@step
 def describe(quotient: int, remainder: int, label: str) -> str:
     return f"{label}: {quotient} r {remainder}"
 
@@ -122,6 +128,7 @@ def parameters(start: int = 2, factor: int = 3) -> None:
 def multiple_outputs() -> None:
     q, r = divmod_step(number(value=17), by=5)
     describe(quotient=q, remainder=r, label="17/5")
+    zeta_alpha(q)
 
 
 @pipeline
