@@ -93,3 +93,21 @@ def test_records_are_plain_json_in_the_documented_layout(zen_home: Path) -> None
     ]
     assert list(root.glob("**/*.tmp-*")) == []
     assert len(list((root / "cache").iterdir())) == 4
+
+
+def test_json_outputs_are_read_back_as_the_input_annotation_says(zen_home: Path) -> None:
+    from zen_core import pipeline, step
+
+    @step
+    def make() -> dict[int, tuple[int, int]]:
+        return {1: (2, 3)}
+
+    @step
+    def check(value: dict[int, tuple[int, int]]) -> str:
+        return repr(value)
+
+    @pipeline
+    def p() -> None:
+        check(make())
+
+    assert p.run().load("check") == "{1: (2, 3)}"

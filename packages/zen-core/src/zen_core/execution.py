@@ -183,6 +183,9 @@ def execute_step(ctx: StepRun) -> StepRecord:
             annotation = hints.get(name, Any)
             if isinstance(value, ArtifactRecord):
                 kwargs[name] = _load(ctx, value, annotation)
+                if value.materializer == "zen.json":
+                    # JSON loses tuples and non-string keys; the input's annotation restores them
+                    kwargs[name] = _validate(kwargs[name], annotation)
             elif isinstance(value, list) and value and isinstance(value[0], ArtifactRecord):
                 kwargs[name] = [_load(ctx, v, Any) for v in value]
             else:
