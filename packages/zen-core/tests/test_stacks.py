@@ -63,3 +63,17 @@ def test_corrupt_stack_file_is_reported(zen_home: Path) -> None:
     (zen_home / "stacks.json").write_text("{not json")
     with pytest.raises(StackError, match="not a valid zen stack file"):
         StackManager()
+
+
+def test_build_images_needs_an_image_builder(zen_home: Path) -> None:
+    import sample_pipelines as sp
+
+    from zen_core import plugins
+    from zen_core.errors import ZenError
+    from zen_core.images import build_images
+
+    pm = plugins.plugin_manager()
+    for impl in pm.hook.zen_build_images.get_hookimpls():  # e.g. zen-docker in a dev venv
+        pm.unregister(impl.plugin)
+    with pytest.raises(ZenError, match="no image builder is installed .*pip install zen-docker"):
+        build_images(sp.squares.compile(), Stack())

@@ -18,15 +18,30 @@ def stack() -> None:
 @click.option(
     "--artifact-store", "-a", default="default", show_default=True, help="Artifact store component name."
 )
+@click.option(
+    "--container-registry", "-r", help="Container registry component name (images are pushed there)."
+)
+@click.option("--image-builder", "-i", help="Image builder component name.")
 @click.option("--set", "set_active", is_flag=True, help="Make it the active stack.")
 @click.option("--replace", is_flag=True, help="Overwrite an existing stack of that name.")
-def register(name: str, orchestrator: str, artifact_store: str, set_active: bool, replace: bool) -> None:
+def register(
+    name: str,
+    orchestrator: str,
+    artifact_store: str,
+    container_registry: str | None,
+    image_builder: str | None,
+    set_active: bool,
+    replace: bool,
+) -> None:
     from zen_core.stacks import StackManager
 
     manager = StackManager()
-    manager.register_stack(
-        name, {"orchestrator": orchestrator, "artifact_store": artifact_store}, replace=replace
-    )
+    components = {"orchestrator": orchestrator, "artifact_store": artifact_store}
+    if container_registry:
+        components["container_registry"] = container_registry
+    if image_builder:
+        components["image_builder"] = image_builder
+    manager.register_stack(name, components, replace=replace)
     if set_active:
         manager.set_active(name)
     manager.save()
@@ -42,14 +57,16 @@ def list_() -> None:
     manager = StackManager()
     active = manager.active_name()
     table = Table(title="stacks")
-    for col in ("", "name", "orchestrator", "artifact store"):
+    for col in ("", "name", "orchestrator", "artifact store", "other components"):
         table.add_column(col)
     for name, st in sorted(manager.config.stacks.items()):
+        others = {k: v for k, v in st.components.items() if k not in ("orchestrator", "artifact_store")}
         table.add_row(
             "*" if name == active else "",
             name,
             st.components.get("orchestrator", ""),
             st.components.get("artifact_store", ""),
+            ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(others.items())),
         )
     console().print(table)
 
