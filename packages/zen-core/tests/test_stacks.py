@@ -75,5 +75,5 @@ def test_build_images_needs_an_image_builder(zen_home: Path) -> None:
     pm = plugins.plugin_manager()
     for impl in pm.hook.zen_build_images.get_hookimpls():  # e.g. zen-docker in a dev venv
         pm.unregister(impl.plugin)
-    with pytest.raises(ZenError, match="no image builder is installed .*pip install zen-docker"):
+    with pytest.raises(ZenError, match=r"no image builder is installed .*pip install zen-docker"):
         build_images(sp.squares.compile(), Stack())
