@@ -20,7 +20,7 @@ PACKAGES_DIR = ROOT / "packages"
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_venv = "no"
-nox.options.sessions = ["lint", "typecheck", "tests", "integration", "docs", "bench"]
+nox.options.sessions = ["lint", "typecheck", "tests", "integration", "docs", "bench", "bench-docker"]
 
 # Pinned: a new ruff or mypy release may flag new things; upgrade on purpose.
 RUFF = "ruff==0.17.6"
@@ -120,12 +120,25 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *args)
 
 
+#: What each backend's integration tests need in their session venv: workspace
+#: packages (from this checkout) and other requirements. Backends whose tests start
+#: a real engine (podman, a cluster, Airflow) do it from their conftest with the
+#: scripts in tools/, idempotently, and stop what they started.
+BACKENDS: dict[str, dict[str, list[str]]] = {
+    # builds its own venvs from wheels and folders to prove isolation
+    "local": {"packages": [], "requires": ["pytest", "uv"]},
+    "docker": {"packages": ["zen-core", "zen-local", "zen-docker"], "requires": ["pytest", "uv"]},
+}
+
+
 @nox.session
-@nox.parametrize("backend", ["local"])
+@nox.parametrize("backend", list(BACKENDS), ids=list(BACKENDS))
 def integration(session: nox.Session, backend: str) -> None:
     """End-to-end tests against a real backend (tests-integration/<backend>)."""
-    # The local tests build their own venvs (from wheels and folders) with uv.
-    session.install("pytest", "uv")
+    needs = BACKENDS[backend]
+    if needs["packages"]:
+        install_packages(session, needs["packages"])
+    session.install(*needs["requires"])
     session.run(
         "python",
         "-m",
@@ -151,6 +164,14 @@ def bench(session: nox.Session) -> None:
     """Speed and memory benchmarks of the local stack, printed beside their targets."""
     install_packages(session, ["zen-core", "zen-local"])
     session.run("python", str(ROOT / "tools" / "bench.py"), *session.posargs)
+
+
+@nox.session(name="bench-docker")
+def bench_docker(session: nox.Session) -> None:
+    """Image builder benchmarks on the container engine: no-op and code-only rebuilds."""
+    session.install("uv")
+    install_packages(session, ["zen-core", "zen-docker"])
+    session.run("python", str(ROOT / "tools" / "bench_docker.py"), *session.posargs)
 
 
 @nox.session
