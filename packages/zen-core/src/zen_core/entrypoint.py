@@ -74,7 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             run = runs.read_run(args.run_id)
         except ZenError:
             # a run started by the backend itself (a schedule): record it on first sight
-            run = RunRecord(run_id=args.run_id, pipeline=spec.name, spec_digest=spec.digest())
+            run = RunRecord(
+                run_id=args.run_id,
+                pipeline=spec.name,
+                spec_digest=spec.digest(),
+                enable_cache=spec.enable_cache,
+            )
             if not runs.store.exists(runs.store.key("runs", args.run_id, "spec.json")):
                 runs.write_spec(args.run_id, spec)  # so `zen run show` and later steps find it
             runs.write_run(run)

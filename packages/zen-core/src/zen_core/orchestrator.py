@@ -26,6 +26,9 @@ class RunRequest:
     #: in-process orchestrators use it instead of importing ``source`` again.
     steps: Mapping[str, Any] = field(default_factory=dict)
 
+    # An orchestrator may add backend details (job names, URLs) to ``run.backend``;
+    # the client keeps them when it writes the run's final state.
+
     @property
     def run_id(self) -> str:
         return self.run.run_id

@@ -8,6 +8,8 @@ Layout under the store root (every name validated)::
     runs/<run_id>/logs/<step_id>.log     captured stdout/stderr/logging
     artifacts/<run_id>/<step_id>/<output>/<attempt>/data.<ext>
     cache/<cache_key>.json               where a finished step's outputs are
+    specs/<pipeline>/<digest>.json       specs published for backends that start runs
+                                         themselves (schedules, a CI "run workflow" button)
 
 A step record says ``completed`` only after every output is fully written, and it
 is itself replaced atomically, so a crash mid-step leaves a ``running`` record and

@@ -1,0 +1,245 @@
+"""The GitHub API path end to end: PyGithub -> the fake REST server -> act runs the committed workflow.
+
+Commit (create, then unchanged, then update of a stale file), dispatch with the
+run id and JSON-encoded parameters, waiting, failures mapped to step records with
+the failing job reported, a job that dies before its step records anything,
+detaching, the wait timeout and cancelling, token errors, and finding the run
+when the server does not return it from the dispatch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_github import FakeGitHub
+from gh_support import make_git_repo, tool
+
+from zen_core import plugins
+from zen_core.errors import RunFailedError, StackError, ZenError
+from zen_core.records import RunStore
+from zen_core.stacks import Stack, StackManager
+from zen_core.testing import pipelines as P
+
+REPO = "zen-org/demo"
+TOKEN = "ghp_fake_token_for_tests_0123456789"
+TOKEN_ENV = "ZEN_TEST_GITHUB_TOKEN"
+
+
+@pytest.fixture
+def github(tmp_path: Path) -> Iterator[FakeGitHub]:
+    work = tmp_path / "server"
+    work.mkdir()
+    with FakeGitHub(token=TOKEN, act=tool("act"), workdir=work) as server:
+        server.add_repo(REPO, files={"README.md": b"demo\n"})
+        yield server
+
+
+class Client:
+    """The test's zen side: a stack whose github orchestrator talks to the fake server."""
+
+    def __init__(self, tmp_path: Path, server: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tmp_path = tmp_path
+        self.server = server
+        monkeypatch.setenv("ZEN_CONFIG_DIR", str(tmp_path / "zen-config"))
+        monkeypatch.setenv(TOKEN_ENV, TOKEN)
+        monkeypatch.delenv("ZEN_STACK", raising=False)
+        make_git_repo(tmp_path / "project")
+        monkeypatch.chdir(tmp_path / "project")
+
+    def configure(self, **config: Any) -> None:
+        plugins.reset()
+        manager = StackManager()
+        manager.register_component(
+            "artifact_store",
+            "shared",
+            "local",
+            {"path": str(self.tmp_path / "store"), "shared": True},
+            replace=True,
+        )
+        base = {
+            "repository": REPO,
+            "api_url": self.server.api_url,
+            "token_env": TOKEN_ENV,
+            "install": "python",
+            "python": sys.executable,
+            "poll_interval": 0.2,
+            "timeout": 180,
+            "request_interval": 0,
+            "write_interval": 0,
+            "progress": "off",
+        }
+        manager.register_component("orchestrator", "gha", "github", {**base, **config}, replace=True)
+        manager.register_stack("gha", {"orchestrator": "gha", "artifact_store": "shared"}, replace=True)
+        manager.set_active("gha")
+        manager.save()
+
+    @property
+    def runs(self) -> RunStore:
+        return RunStore(Stack().artifact_store)
+
+
+@pytest.fixture
+def client(tmp_path: Path, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> Client:
+    c = Client(tmp_path, github, monkeypatch)
+    c.configure()
+    return c
+
+
+def workflow_path(name: str) -> str:
+    return f".github/workflows/zen-{name}.yml"
+
+
+def test_commit_dispatch_and_wait(client: Client, github: FakeGitHub) -> None:
+    result = P.linear_chain.run()
+    assert result.status == "completed"
+    assert result.load("multiply") == 6
+    assert {sid: r.status for sid, r in result.steps.items()} == dict.fromkeys(
+        ["number", "add", "add_2", "multiply"], "completed"
+    )
+    committed = github.files[(REPO, "main")][workflow_path("linear_chain")].decode()
+    expected, _ = Stack().orchestrator.compile_native(P.linear_chain.compile())
+    assert committed == expected
+    assert github.dispatches[-1]["inputs"] == {"zen_run_id": result.run_id}
+    record = client.runs.read_run(result.run_id)
+    assert record.status == "completed"
+    assert record.backend["github_repository"] == REPO
+    run_id = record.backend["github_run_id"]
+    assert record.backend["github_run_url"].endswith(f"/{REPO}/actions/runs/{run_id}")
+    assert github.runs[run_id].conclusion == "success"
+
+    # the same pipeline again: the workflow is already there, nothing is committed
+    again = P.linear_chain.run()
+    assert set(r.status for r in again.steps.values()) == {"cached"}
+    assert len(github.commits) == 1
+    assert len(github.dispatches) == 2
+
+
+def test_stale_workflow_is_updated(client: Client, github: FakeGitHub) -> None:
+    github.files[(REPO, "main")][workflow_path("diamond")] = b"name: old\non: push\njobs: {}\n"
+    github.add_repo(REPO, files=github.files[(REPO, "main")])
+    assert P.diamond.run().load("combine") == 406
+    assert [c["path"] for c in github.commits] == [workflow_path("diamond")]
+    assert github.files[(REPO, "main")][workflow_path("diamond")].startswith(b"# Generated by zen")
+
+
+def test_parameters_are_json_inputs(client: Client, github: FakeGitHub) -> None:
+    result = P.parameters.run(start=5)
+    assert result.load("multiply") == (5 + 10) * 3
+    assert github.dispatches[-1]["inputs"] == {"zen_run_id": result.run_id, "start": "5", "factor": "3"}
+
+
+def test_failure_reports_the_failing_job(
+    client: Client, github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="zen.github")
+    with pytest.raises(RunFailedError) as info:
+        P.failing.run()
+    steps = client.runs.read_steps(info.value.run_id)
+    assert steps["explode"].status == "failed"
+    assert "conformance failure on purpose" in (steps["explode"].traceback or "")
+    assert steps["after_failure"].status == "skipped"
+    assert "explode" in (steps["after_failure"].skipped_because or "")
+    assert steps["independent_tail"].status == "completed"
+    record = client.runs.read_run(info.value.run_id)
+    assert record.status == "failed"
+    run = github.runs[record.backend["github_run_id"]]
+    assert run.conclusion == "failure"
+    explode_job = next(j for j in run.jobs.values() if j.name == "explode")
+    assert record.backend["failed_jobs"] == {
+        "explode": f"{github.base}/{REPO}/actions/runs/{run.id}/job/{explode_job.id}"
+    }
+    assert f"/job/{explode_job.id}" in caplog.text
+
+
+def test_job_that_dies_before_its_step_records_anything(client: Client, github: FakeGitHub) -> None:
+    client.configure(python=str(client.tmp_path / "no-such-python"))
+    with pytest.raises(RunFailedError) as info:
+        P.linear_chain.run()
+    steps = client.runs.read_steps(info.value.run_id)
+    assert steps["number"].status == "failed"
+    assert "ended 'failure' before the step recorded an outcome" in (steps["number"].error or "")
+    assert f"{github.base}/{REPO}/actions/runs/" in (steps["number"].error or "")
+    assert [steps[s].status for s in ("add", "add_2", "multiply")] == ["skipped"] * 3
+
+
+def test_detached_run(client: Client, github: FakeGitHub) -> None:
+    client.configure(synchronous=False)
+    started = time.monotonic()
+    result = P.linear_chain.run()
+    assert result.status == "running"
+    record = client.runs.read_run(result.run_id)
+    assert record.status == "running"
+    run = github.wait_run(record.backend["github_run_id"])
+    assert run.conclusion == "success"
+    assert time.monotonic() - started < 120
+    assert client.runs.read_step(result.run_id, "multiply").status == "completed"  # type: ignore[union-attr]
+
+
+def test_timeout_then_stop(client: Client, github: FakeGitHub) -> None:
+    client.configure(timeout=0.5)
+    with pytest.raises(ZenError, match=r"did not finish within 0\.5s"):
+        P.ordering.run()
+    record = next(r for r in client.runs.list_runs() if r.pipeline == "ordering")
+    assert record.status == "failed"  # as the client saw it; the workflow run goes on
+    run = github.runs[record.backend["github_run_id"]]
+    Stack().orchestrator.stop(record, client.runs)
+    assert github.wait_run(run.id).conclusion == "cancelled"
+
+
+def test_run_found_without_run_details(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "server"
+    work.mkdir()
+    with FakeGitHub(token=TOKEN, act=tool("act"), workdir=work, return_run_details=False) as server:
+        server.add_repo(REPO, files={"README.md": b"demo\n"})
+        Client(tmp_path, server, monkeypatch).configure()
+        result = P.linear_chain.run()
+        assert result.load("multiply") == 6
+        assert [m for m, p in server.requests if p.endswith("/runs")] == ["GET"]
+
+
+def test_missing_and_refused_tokens(
+    client: Client, github: FakeGitHub, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv(TOKEN_ENV)
+    with pytest.raises(StackError, match=f"\\${TOKEN_ENV}, which is not set"):
+        P.linear_chain.run()
+    monkeypatch.setenv(TOKEN_ENV, "ghp_wrong_token_value_987")
+    with pytest.raises(ZenError, match="401") as info:
+        P.linear_chain.run()
+    assert "was refused" in str(info.value)
+    assert not github.dispatches
+    out = capsys.readouterr()
+    stored = json.dumps([r.model_dump() for r in client.runs.list_runs()])
+    for text in (str(info.value), out.out, out.err, stored):
+        assert TOKEN not in text and "ghp_wrong_token_value_987" not in text
+
+
+def test_deploy_commits_schedules_without_running(client: Client, github: FakeGitHub) -> None:
+    client.configure(schedules=["0 3 * * 1-5"])
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cmd = [
+        sys.executable,
+        "-m",
+        "zen_core.cli.main",
+        "github",
+        "deploy",
+        "zen_core.testing.pipelines:parameters",
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert f"{workflow_path('parameters')} on {REPO}@main: created" in done.stdout
+    workflow = github.files[(REPO, "main")][workflow_path("parameters")].decode()
+    assert "  schedule:\n    - cron: 0 3 * * 1-5\n" in workflow
+    assert not github.dispatches
+    spec = P.parameters.compile()
+    assert client.runs.store.exists(f"specs/parameters/{spec.digest()}.json")
+    assert TOKEN not in done.stdout + done.stderr
