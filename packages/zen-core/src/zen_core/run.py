@@ -61,7 +61,9 @@ def finalize_run(
     runs: RunStore, run: RunRecord, spec: PipelineSpec, status: str, error: str | None = None
 ) -> RunRecord:
     """Write the run's final state and tell the lifecycle hooks."""
-    run = run.model_copy(update={"status": status, "finished_at": time.time(), "error": error})
+    # keep an error the orchestrator already recorded (e.g. the backend's failing task)
+    update = {"status": status, "finished_at": time.time(), "error": error or run.error}
+    run = run.model_copy(update=update)
     runs.write_run(run)
     notify("zen_run_finished", run=run, spec=spec)
     return run
