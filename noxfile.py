@@ -128,6 +128,11 @@ BACKENDS: dict[str, dict[str, list[str]]] = {
     # builds its own venvs from wheels and folders to prove isolation
     "local": {"packages": [], "requires": ["pytest", "uv"]},
     "docker": {"packages": ["zen-core", "zen-local", "zen-docker"], "requires": ["pytest", "uv"]},
+    # KFP's own local executor (kfp.local DockerRunner) on the podman Docker API
+    "kubeflow": {
+        "packages": ["zen-core", "zen-local", "zen-docker", "zen-kubeflow"],
+        "requires": ["pytest", "uv", "docker>=7.1"],
+    },
     # act runs the workflows on the host; the linters check every generated workflow.
     "github": {
         "packages": ["zen-core", "zen-github"],
@@ -168,6 +173,9 @@ def integration(session: nox.Session, backend: str) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site strictly (any warning fails)."""
     session.install(*DOCS)
+    # the CLI reference is generated from the code (zen-core + zen-local); stale fails
+    install_packages(session, ["zen-core", "zen-local"])
+    session.run("python", str(ROOT / "tools" / "gen_cli_docs.py"), "--check")
     site = str(Path(session.create_tmp()) / "site")
     # NO_MKDOCS_2_WARNING: silence mkdocs-material's banner about mkdocs 2 (not a docs problem)
     session.run("mkdocs", "build", "--strict", "--site-dir", site, env={"NO_MKDOCS_2_WARNING": "1"})

@@ -16,7 +16,7 @@ import click
 #: name -> ("module:attribute", help). Help is here so listing needs no import.
 BUILTIN_COMMANDS: dict[str, tuple[str, str]] = {
     "pipeline": ("zen_core.cli.pipelines:pipeline", "Run, compile and draw pipelines."),
-    "run": ("zen_core.cli.runs:run", "Inspect runs: list, show, logs."),
+    "run": ("zen_core.cli.runs:run", "Inspect and stop runs: list, show, logs, stop."),
     "stack": ("zen_core.cli.stacks:stack", "Manage stacks (orchestrator + artifact store)."),
     "orchestrator": ("zen_core.cli.components:orchestrator", "Manage orchestrators and their flavors."),
     "artifact-store": ("zen_core.cli.components:artifact_store", "Manage artifact stores and their flavors."),
