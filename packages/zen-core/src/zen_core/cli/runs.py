@@ -99,8 +99,10 @@ def show(run_id: str, as_json: bool) -> None:
     if record.error:
         out.print(f"[red]error:[/red] {record.error}")
     table = Table()
-    for col in ("step", "status", "duration", "attempts", "cache", "outputs"):
+    table.add_column("step", no_wrap=True)
+    for col in ("status", "duration", "attempts", "cache"):
         table.add_column(col)
+    table.add_column("outputs", overflow="fold")  # whole URIs, to copy; folded, never cut
     for s in spec.steps:
         rec = steps.get(s.id)
         if rec is None:
