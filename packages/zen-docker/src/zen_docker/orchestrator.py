@@ -22,15 +22,14 @@ import os
 import signal
 import socket
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-from zen_core.dag import DagScheduler
 from zen_core.errors import StackError
 from zen_core.orchestrator import Orchestrator, RunRequest
 from zen_core.progress import Progress, make_progress
 from zen_core.records import RunRecord, RunStore, StepRecord
 from zen_core.spec import PipelineSpec
+from zen_core.walk import walk_dag
 
 from .config import LocalDockerOrchestratorConfig
 from .settings import validate_spec_settings
@@ -109,44 +108,15 @@ class LocalDockerOrchestrator(Orchestrator):
             )
         images = build_images(spec, self.stack)
         self.client  # noqa: B018 - fail before any step starts when there is no engine
-        sched = DagScheduler(spec, fail_fast=cfg.fail_fast)
         progress = make_progress(cfg.progress, echo_logs=cfg.echo_logs)
-        progress.run_started(request.run_id, [s.id for s in spec.steps])
-        futures: dict[Future[StepRecord], str] = {}
-        pool = ThreadPoolExecutor(max_workers=cfg.max_parallelism, thread_name_prefix="zen-docker-step")
-        try:
-            while not sched.done:
-                free = cfg.max_parallelism - len(futures)
-                for sid in sched.take_ready(limit=free):
-                    futures[pool.submit(self._attempts, request, sid, images[sid], progress)] = sid
-                if not futures:
-                    break
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    sid = futures.pop(fut)
-                    record = fut.result()
-                    progress.step(sid, record.status, duration=record.duration, detail=record.error or "")
-                    for skipped in sched.finish(sid, record.status):
-                        reason = sched.skip_reason[skipped]
-                        runs.write_step(
-                            StepRecord(
-                                run_id=request.run_id,
-                                step_id=skipped,
-                                status="skipped",
-                                skipped_because=reason,
-                            )
-                        )
-                        progress.step(skipped, "skipped", detail=reason)
-        except BaseException:
-            sched.stop("run interrupted")
-            self._remove_run_containers(request.run_id)
-            pool.shutdown(wait=False, cancel_futures=True)
-            progress.run_finished("stopped")
-            raise
-        pool.shutdown(wait=True)
-        outcome = sched.outcome()
-        progress.run_finished(outcome)
-        return outcome
+        return walk_dag(
+            request,
+            lambda sid: self._attempts(request, sid, images[sid], progress),
+            max_parallelism=cfg.max_parallelism,
+            progress=progress,
+            fail_fast=cfg.fail_fast,
+            on_interrupt=lambda: self._remove_run_containers(request.run_id),
+        )
 
     def stop(self, run: RunRecord, runs: RunStore) -> None:
         """Interrupt the client running ``run`` (as Ctrl-C does), then remove its containers.

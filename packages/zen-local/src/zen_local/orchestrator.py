@@ -19,15 +19,14 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from zen_core.dag import DagScheduler
 from zen_core.entrypoint import MARKER
 from zen_core.errors import ZenError
 from zen_core.execution import StepRun, execute_attempt, with_retries
 from zen_core.orchestrator import Orchestrator, RunRequest
 from zen_core.progress import Progress, make_progress
 from zen_core.records import RunRecord, RunStore, StepRecord
+from zen_core.walk import walk_dag
 
 from .config import LocalOrchestratorConfig
 
@@ -64,40 +63,22 @@ class LocalOrchestrator(Orchestrator):
     def run(self, request: RunRequest) -> str:
         self._stopping = threading.Event()
         cfg = self.config
-        spec, runs = request.spec, request.runs
-        sched = DagScheduler(spec, fail_fast=cfg.fail_fast)
         progress = make_progress(cfg.progress, echo_logs=cfg.echo_logs)
-        progress.run_started(request.run_id, [s.id for s in spec.steps])
+        # records of finished steps, so threads read their inputs' records from memory
         records: dict[str, StepRecord] = {}
-        futures: dict[Future[StepRecord], str] = {}
-        pool = ThreadPoolExecutor(max_workers=cfg.max_parallelism, thread_name_prefix="zen-step")
-        try:
-            while not sched.done:
-                free = cfg.max_parallelism - len(futures)
-                for sid in sched.take_ready(limit=free):
-                    futures[pool.submit(self._attempts, request, sid, records, progress)] = sid
-                if not futures:
-                    break
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    sid = futures.pop(fut)
-                    record = fut.result()
-                    records[sid] = record
-                    progress.step(sid, record.status, duration=record.duration, detail=record.error or "")
-                    for skipped in sched.finish(sid, record.status):
-                        reason = sched.skip_reason[skipped]
-                        runs.write_skipped(request.run_id, skipped, reason)
-                        progress.step(skipped, "skipped", detail=reason)
-        except BaseException:
-            self._stopping.set()
-            sched.stop("run interrupted")
-            pool.shutdown(wait=False, cancel_futures=True)
-            progress.run_finished("stopped")
-            raise
-        pool.shutdown(wait=True)
-        outcome = sched.outcome()
-        progress.run_finished(outcome)
-        return outcome
+
+        def run_step(step_id: str) -> StepRecord:
+            records[step_id] = record = self._attempts(request, step_id, records, progress)
+            return record
+
+        return walk_dag(
+            request,
+            run_step,
+            max_parallelism=cfg.max_parallelism,
+            progress=progress,
+            fail_fast=cfg.fail_fast,
+            on_interrupt=self._stopping.set,
+        )
 
     # -- one step, with retries ------------------------------------------------
     def _attempts(
