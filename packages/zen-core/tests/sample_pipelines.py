@@ -40,3 +40,16 @@ def squares(start: int = 3) -> None:
 def failing(start: int = 5) -> None:
     fail_if(square(seed(value=start)), limit=10, id="check")
     seed(value=1, id="independent")
+
+
+@step
+def nap(seconds: float = 30.0) -> int:
+    import time
+
+    time.sleep(seconds)
+    return 0
+
+
+@pipeline
+def napping() -> None:
+    nap()

@@ -95,3 +95,36 @@ def test_run_unknown_to_the_store_is_recorded_on_first_sight(tmp_path: Path) -> 
     assert runs.read_spec("scheduled-1") == sp.squares.compile()  # stored for later steps and `zen run show`
     assert entrypoint(store, "scheduled-1", "square").returncode == 0  # finds the spec without --spec
     assert runs.read_step("scheduled-1", "seed").status == "completed"
+
+
+def test_sigterm_ends_the_step_process_at_once(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    store = tmp_path / "store"
+    runs = RunStore(ArtifactStore(str(store)))
+    spec = sp.napping.compile()
+    runs.write_spec("r2", spec)
+    runs.write_run(RunRecord(run_id="r2", pipeline=spec.name, spec_digest=spec.digest()))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zen_core.entrypoint",
+            "--store",
+            str(store),
+            "--run-id",
+            "r2",
+            "--step",
+            "nap",
+        ],
+        cwd=HERE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while (rec := runs.read_step("r2", "nap")) is None or rec.status != "running":
+        assert time.monotonic() < deadline, "the step never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 128 + signal.SIGTERM

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -52,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # In a container the entrypoint is PID 1, which ignores SIGTERM by default: exit on
+    # it, so a stopped pod or container ends now rather than after its grace period.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sys.path.insert(0, args.source_root or os.getcwd())
 
     import fsspec

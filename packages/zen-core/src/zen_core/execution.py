@@ -157,6 +157,10 @@ def execute_step(ctx: StepRun) -> StepRecord:
     record = StepRecord(
         run_id=ctx.run_id, step_id=step.id, status="running", attempt=ctx.attempt, started_at=started
     )
+    previous = runs.read_step(ctx.run_id, step.id)
+    if previous is not None and previous.attempt == ctx.attempt:
+        # keep what the orchestrator recorded for this attempt (e.g. its Kubernetes Job)
+        record.backend = dict(previous.backend)
     logs_key = runs.logs_key(ctx.run_id, step.id)
     log_text = ""
     try:
