@@ -127,4 +127,6 @@ def test_sigterm_ends_the_step_process_at_once(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "the step never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 128 + signal.SIGTERM
+    assert proc.wait(timeout=10) == 1  # at once, not after the 30 s nap
+    rec = runs.read_step("r2", "nap")
+    assert rec is not None and rec.status == "failed" and "terminated by SIGTERM" in (rec.error or "")

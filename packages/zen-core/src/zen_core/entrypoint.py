@@ -51,11 +51,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit("terminated by SIGTERM")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # In a container the entrypoint is PID 1, which ignores SIGTERM by default: exit on
     # it, so a stopped pod or container ends now rather than after its grace period.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # A step running then is recorded failed with this reason.
+    signal.signal(signal.SIGTERM, _terminated)
     sys.path.insert(0, args.source_root or os.getcwd())
 
     import fsspec
