@@ -67,6 +67,8 @@ def test_errors_are_one_clear_line_and_exit_1(tmp_path: Path) -> None:
     proc = _run_cli(["orchestrator", "register", "k", "--flavor", "kubernetes"], tmp_path)
     assert proc.returncode == 1
     assert "pip install zen-k8s" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _run_cli(["orchestrator", "register", "[x]", "--flavor", "local"], tmp_path)
+    assert proc.returncode == 1 and "'[x]'" in proc.stderr  # brackets in messages are kept
     proc = _run_cli(["artifact-store", "register", "x", "-f", "fsspec", "-c", "url=nope"], tmp_path)
     assert proc.returncode == 1 and "url" in proc.stderr and "fsspec" in proc.stderr
 

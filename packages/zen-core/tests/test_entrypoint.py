@@ -92,6 +92,7 @@ def test_run_unknown_to_the_store_is_recorded_on_first_sight(tmp_path: Path) -> 
     proc = entrypoint(store, "scheduled-1", "seed", "--spec", spec_uri)
     assert proc.returncode == 0, proc.stderr
     assert runs.read_run("scheduled-1").pipeline == "squares"
+    assert runs.read_run("scheduled-1").parameters == {"start": 3}  # the defaults it ran with
     assert runs.read_spec("scheduled-1") == sp.squares.compile()  # stored for later steps and `zen run show`
     assert entrypoint(store, "scheduled-1", "square").returncode == 0  # finds the spec without --spec
     assert runs.read_step("scheduled-1", "seed").status == "completed"

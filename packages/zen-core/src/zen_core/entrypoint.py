@@ -79,25 +79,23 @@ def main(argv: list[str] | None = None) -> int:
         else:
             spec = runs.read_spec(args.run_id)
         step = spec.step(args.step)
+        given = json.loads(args.params) if args.params else {}
+        defaults = {n: p.default for n, p in spec.parameters.items() if not p.required}
         try:
             run = runs.read_run(args.run_id)
         except ZenError:
-            # a run started by the backend itself (a schedule): record it on first sight
+            # a run started by the backend itself (a schedule, a UI trigger): record it on first sight
             run = RunRecord(
                 run_id=args.run_id,
                 pipeline=spec.name,
                 spec_digest=spec.digest(),
                 enable_cache=spec.enable_cache,
+                parameters={**defaults, **given},
             )
             if not runs.store.exists(runs.store.key("runs", args.run_id, "spec.json")):
                 runs.write_spec(args.run_id, spec)  # so `zen run show` and later steps find it
             runs.write_run(run)
-        params = dict(run.parameters)
-        if args.params:
-            params.update(json.loads(args.params))
-        for name, p in spec.parameters.items():
-            if name not in params and not p.required:
-                params[name] = p.default
+        params = {**defaults, **run.parameters, **given}
     except (ZenError, KeyError, ValueError, OSError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"zen entrypoint: {message}", file=sys.stderr)

@@ -44,18 +44,27 @@ def run_cli(cli: click.Group) -> int:
         return 1
     except ZenError as exc:
         # soft_wrap: never break a message (a command to copy) across lines
-        error_console().print(f"[bold red]Error:[/bold red] {exc}", highlight=False, soft_wrap=True)
+        # escape: messages hold brackets (pip install 'zen-airflow[airflow]') that are not markup
+        error_console().print(
+            f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         return 1
     return 0
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def report_failure(exc: Any) -> None:
     err = error_console()
     for step_id, message in sorted(exc.failed_steps.items()):
-        err.rule(f"[bold red]step '{step_id}' failed")
+        err.rule(f"[bold red]step '{escape(step_id)}' failed")
         tb = getattr(exc, "tracebacks", {}).get(step_id)
         err.print(tb or message, markup=False, highlight=False, soft_wrap=True)
-    err.print(f"[bold red]Error:[/bold red] {exc.summary}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]Error:[/bold red] {escape(exc.summary)}", highlight=False, soft_wrap=True)
 
 
 def parse_assignments(items: tuple[str, ...], what: str) -> dict[str, Any]:
