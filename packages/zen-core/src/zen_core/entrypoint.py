@@ -25,6 +25,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 
 EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     # In a container the entrypoint is PID 1, which ignores SIGTERM by default: exit on
     # it, so a stopped pod or container ends now rather than after its grace period.
     # A step running then is recorded failed with this reason.
-    signal.signal(signal.SIGTERM, _terminated)
+    if threading.current_thread() is threading.main_thread():  # (tests call main() in threads)
+        signal.signal(signal.SIGTERM, _terminated)
     sys.path.insert(0, args.source_root or os.getcwd())
 
     import fsspec
