@@ -179,7 +179,9 @@ def test_zen_run_stop_halfway_stops_everything(k8s):
     assert run.status == "stopped"
     steps = k8s.runs.read_steps(run_id)
     assert steps["number"].status == "completed"
-    assert steps["sleepy"].status == "failed" and "stopped" in steps["sleepy"].error
+    # recorded by the step's own process on SIGTERM, or by the stop if the pod was gone first
+    error = steps["sleepy"].error or ""
+    assert steps["sleepy"].status == "failed" and ("stopped" in error or "SIGTERM" in error), error
     orchestrator = run.backend["orchestrator_job"]
     assert k8s.kube.get_job(k8s.namespace, orchestrator) is None
     assert not [j for j in step_jobs(k8s, run_id).get("sleepy", []) if not j["status"].get("succeeded")]

@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit("terminated by SIGTERM")
+    raise SystemExit("terminated by SIGTERM (the run was stopped, or the pod or container evicted)")
 
 
 def main(argv: list[str] | None = None) -> int:
