@@ -157,6 +157,12 @@ BACKENDS: dict[str, dict[str, list[str]]] = {
         "packages": ["zen-core", "zen-local", "zen-docker", "zen-kubeflow"],
         "requires": ["pytest", "uv", "docker>=7.1"],
     },
+    # the real google-cloud-aiplatform SDK against a local Vertex REST service that runs each
+    # job's IR with kfp.local's DockerRunner on the podman API; artifacts in the GCS emulator
+    "vertex": {
+        "packages": ["zen-core", "zen-local", "zen-kubeflow[local]", "zen-vertex"],
+        "requires": ["pytest", "uv", "gcp-storage-emulator"],
+    },
     # act runs the workflows on the host; the linters check every generated workflow.
     "github": {
         "packages": ["zen-core", "zen-github"],

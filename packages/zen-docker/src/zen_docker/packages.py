@@ -316,7 +316,9 @@ def resolve_zen_packages(
     """Decide, for each distribution in ``names``, between a pin and a local wheel."""
     install = ZenInstall()
     seen: set[str] = set()
-    for name in names:
+    pending = list(names)
+    while pending:
+        name = pending.pop(0)
         key = canonical(name)
         if key in seen:
             continue
@@ -339,6 +341,13 @@ def resolve_zen_packages(
             install.wheels.append(cache.for_file(pkg.name, pkg.local_wheel))
         else:
             install.pins.append(pkg.pin)
+            continue
+        # A local package's requirements that are installed from local folders too (zen-vertex
+        # needs zen-kubeflow) cannot come from an index either: their wheels go in as well.
+        for req in install.wheels[-1].requires:
+            dep = requirement_name(req)
+            if dep and canonical(dep) not in seen and _installed_locally(dep):
+                pending.append(dep)
     local_names = {canonical(w.name) for w in install.wheels}
     deps: set[str] = set()
     for wheel in install.wheels:
@@ -347,6 +356,14 @@ def resolve_zen_packages(
                 deps.add(req)
     install.dependencies = sorted(deps)
     return install
+
+
+def _installed_locally(name: str) -> bool:
+    try:
+        pkg = installed_package(name)
+    except ZenError:
+        return False
+    return pkg.local_dir is not None or pkg.local_wheel is not None
 
 
 def client_pin(dist_name: str) -> str:
