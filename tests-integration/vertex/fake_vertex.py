@@ -322,6 +322,12 @@ class FakeVertex:
                 break
             time.sleep(0.2)
         job.proc.wait()
+        if job.cancel_requested:
+            # Cancelling stops the job's running tasks, as Vertex does: the local executor
+            # was terminated, but a step container it had started would run on.
+            from vertex_engine import remove_job_containers
+
+            remove_job_containers(f"zen.vertex.job={job.job_id}")
         try:
             result = json.loads(result_path.read_text())
         except (OSError, ValueError):
