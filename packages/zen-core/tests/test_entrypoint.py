@@ -128,6 +128,7 @@ def test_sigterm_ends_the_step_process_at_once(tmp_path: Path) -> None:
         assert time.monotonic() < deadline, "the step never started"
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 1  # at once, not after the 30 s nap
+    assert proc.wait(timeout=10) == 143  # at once, not after the 30 s nap
     rec = runs.read_step("r2", "nap")
-    assert rec is not None and rec.status == "failed" and "terminated by SIGTERM" in (rec.error or "")
+    # not the step's failure: the orchestrator that stopped the run closes the record
+    assert rec is not None and rec.status == "running"

@@ -15,7 +15,7 @@ output behind. zen's own lines on stderr start with ``zen: ``; the line
 overrides run parameter values (a backend that supplies them at trigger time
 passes them here); otherwise they come from the run record. The exit code is 0
 when the step completed or was cached, 1 when it failed (its record holds the
-traceback), 2 for bad arguments or a missing run.
+traceback), 2 for bad arguments or a missing run, 143 when stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 
-EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE, EXIT_TERMINATED = 0, 1, 2, 143
 #: prefix of the entrypoint's own lines on stderr (everything else is the step's output)
 MARKER = "zen: "
 
@@ -53,14 +53,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit("terminated by SIGTERM (the run was stopped, or the pod or container evicted)")
+    from .errors import Terminated
+
+    raise Terminated("SIGTERM")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # In a container the entrypoint is PID 1, which ignores SIGTERM by default: exit on
-    # it, so a stopped pod or container ends now rather than after its grace period.
-    # A step running then is recorded failed with this reason.
+    # it (143), so a stopped pod or container ends now rather than after its grace
+    # period. The step is not recorded failed: whoever stopped the run closes its record.
     if threading.current_thread() is threading.main_thread():  # (tests call main() in threads)
         signal.signal(signal.SIGTERM, _terminated)
     sys.path.insert(0, args.source_root or os.getcwd())
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     import fsspec
 
     from .artifacts.store import ArtifactStore
-    from .errors import StepFailedError, ZenError
+    from .errors import StepFailedError, Terminated, ZenError
     from .execution import StepRun, execute_step
     from .records import RunRecord, RunStore
     from .spec import PipelineSpec
@@ -128,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         print(exc.traceback_text, file=sys.stderr)
         print(f"{MARKER}step '{step.id}' failed (attempt {args.attempt})", file=sys.stderr)
         return EXIT_STEP_FAILED
+    except Terminated:
+        print(f"{MARKER}step '{step.id}' terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     took = time.perf_counter() - started
     print(f"{MARKER}step '{step.id}' {record.status} in {took:.2f}s", file=sys.stderr)
     return EXIT_OK

@@ -31,6 +31,14 @@ class ArtifactError(ZenError):
     """An artifact cannot be written, found or read back."""
 
 
+class Terminated(BaseException):
+    """The step's process was told to stop (SIGTERM): the run is being stopped.
+
+    Not an ``Exception``: it is not the step's failure, so nothing records it as one;
+    the orchestrator that stopped the run closes the step's record.
+    """
+
+
 class StepFailedError(ZenError):
     """A step raised; carries the step id and its formatted traceback."""
 

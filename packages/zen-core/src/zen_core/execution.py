@@ -20,7 +20,7 @@ from typing import Any
 from . import cache
 from .artifacts.store import HashingWriter
 from .context import _CURRENT, StepContext
-from .errors import ArtifactError, StepFailedError
+from .errors import ArtifactError, StepFailedError, Terminated
 from .logcapture import LineCallback, capture
 from .plugins import materializer_registry, notify
 from .records import SUCCESS, ArtifactRecord, CacheEntry, RunStore, StepRecord
@@ -215,7 +215,7 @@ def execute_step(ctx: StepRun) -> StepRecord:
         record.outputs = {name: _save(ctx, name, value) for name, value in outputs.items()}
     except BaseException as exc:
         # sys.exit() in a step fails the step; only interrupts propagate
-        if isinstance(exc, (KeyboardInterrupt, GeneratorExit)):
+        if isinstance(exc, (KeyboardInterrupt, GeneratorExit, Terminated)):
             raise
         record.status = "failed"
         record.finished_at = time.time()
