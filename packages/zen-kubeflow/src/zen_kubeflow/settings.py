@@ -42,6 +42,16 @@ def _k8s_name(value: str) -> str:
     return value
 
 
+def _env_mapping(value: dict[str, str]) -> dict[str, str]:
+    """A non-empty key -> environment variable name mapping (secrets, config maps)."""
+    if not value:
+        raise ValueError("name at least one key")
+    for env in value.values():
+        if not _ENV_NAME.match(env):
+            raise ValueError(f"{env!r} is not an environment variable name")
+    return value
+
+
 def _absolute(value: str) -> str:
     if not value.startswith("/"):
         raise ValueError(f"{value!r} must be an absolute path")
@@ -66,16 +76,7 @@ class SecretAsEnv(_Model):
     optional: bool = False
 
     _name = field_validator("secret_name")(_k8s_name)
-
-    @field_validator("keys")
-    @classmethod
-    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        if not value:
-            raise ValueError("name at least one key")
-        for env in value.values():
-            if not _ENV_NAME.match(env):
-                raise ValueError(f"{env!r} is not an environment variable name")
-        return value
+    _keys = field_validator("keys")(_env_mapping)
 
 
 class ConfigMapAsEnv(_Model):
@@ -86,16 +87,7 @@ class ConfigMapAsEnv(_Model):
     optional: bool = False
 
     _name = field_validator("config_map_name")(_k8s_name)
-
-    @field_validator("keys")
-    @classmethod
-    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
-        if not value:
-            raise ValueError("name at least one key")
-        for env in value.values():
-            if not _ENV_NAME.match(env):
-                raise ValueError(f"{env!r} is not an environment variable name")
-        return value
+    _keys = field_validator("keys")(_env_mapping)
 
 
 class SecretVolume(_Model):
