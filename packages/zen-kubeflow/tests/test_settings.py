@@ -89,3 +89,16 @@ def test_invalid_config(values: dict[str, Any], field: str) -> None:
 
 def test_host_trailing_slash_dropped() -> None:
     assert KubeflowOrchestratorConfig(host="http://127.0.0.1:8888/").host == "http://127.0.0.1:8888"
+
+
+@pytest.mark.parametrize("model", ["SecretAsEnv", "ConfigMapAsEnv"])
+def test_env_mappings_need_keys_and_valid_variable_names(model: str) -> None:
+    from zen_kubeflow import settings
+
+    cls = getattr(settings, model)
+    name_field = "secret_name" if model == "SecretAsEnv" else "config_map_name"
+    assert cls(**{name_field: "creds", "keys": {"token": "API_TOKEN"}}).keys == {"token": "API_TOKEN"}
+    with pytest.raises(ValidationError, match="name at least one key"):
+        cls(**{name_field: "creds", "keys": {}})
+    with pytest.raises(ValidationError, match="'not-a-var' is not an environment variable name"):
+        cls(**{name_field: "creds", "keys": {"token": "not-a-var"}})
