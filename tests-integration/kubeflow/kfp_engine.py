@@ -14,27 +14,16 @@ skipped with the reason. Steps run in an image holding zen-core:
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
-import io
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ENGINE_ENV = Path(os.environ.get("ZEN_ENGINE_HOME", Path.home() / ".cache" / "zen" / "engine")) / "env.sh"
-BASE_IMAGE = "python:3.11-slim"
+sys.path.insert(0, str(REPO_ROOT / "tests-integration"))  # the shared zen_test_image helper
+from zen_test_image import zen_core_image  # noqa: E402
 
-DOCKERFILE = f"""\
-FROM {BASE_IMAGE}
-COPY wheels/ /tmp/wheels/
-RUN pip install --no-cache-dir /tmp/wheels/*.whl && rm -rf /tmp/wheels
-WORKDIR /app
-"""
+ENGINE_ENV = Path(os.environ.get("ZEN_ENGINE_HOME", Path.home() / ".cache" / "zen" / "engine")) / "env.sh"
 
 
 def _docker_host() -> str | None:
@@ -75,57 +64,9 @@ def zen_docker_builds() -> bool:
         return False
 
 
-def _uv() -> str:
-    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-    if found:
-        return found
-    from uv import find_uv_bin  # type: ignore[import-not-found]
-
-    return str(find_uv_bin())
-
-
 @functools.lru_cache(maxsize=1)
 def step_image() -> str | None:
     """The image steps run in, or None to let the zen_build_images hook build them."""
     if zen_docker_builds():
         return None
-    import docker
-
-    with tempfile.TemporaryDirectory(prefix="zen-kfp-image-") as tmp:
-        wheels = Path(tmp) / "wheels"
-        subprocess.run(
-            [
-                _uv(),
-                "build",
-                "--quiet",
-                "--wheel",
-                str(REPO_ROOT / "packages" / "zen-core"),
-                "-o",
-                str(wheels),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        digest = hashlib.sha256(DOCKERFILE.encode())
-        for wheel in sorted(wheels.glob("*.whl")):
-            digest.update(wheel.read_bytes())
-        tag = f"zen-kfp-test:{digest.hexdigest()[:12]}"
-        client = docker.from_env(timeout=900)
-        try:
-            client.images.get(tag)
-            return tag
-        except docker.errors.ImageNotFound:
-            pass
-        context = io.BytesIO()
-        with tarfile.open(fileobj=context, mode="w") as tar:
-            for wheel in sorted(wheels.glob("*.whl")):
-                tar.add(wheel, arcname=f"wheels/{wheel.name}")
-            data = DOCKERFILE.encode()
-            info = tarfile.TarInfo("Dockerfile")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        context.seek(0)
-        client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
-        client.close()
-    return tag
+    return zen_core_image("zen-kfp-test")

@@ -15,15 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import io
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -32,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BASE_IMAGE = "python:3.11-slim"
+sys.path.insert(0, str(REPO_ROOT / "tests-integration"))  # the shared zen_test_image helper
+from zen_test_image import zen_core_image  # noqa: E402
+
 #: the project number the emulator reports for its buckets (see the project-number stub)
 PROJECT_NUMBER = "424242424242"
 PROJECT = "zen-test-project"
@@ -41,70 +38,10 @@ BUCKET = "zen-it"
 SERVICE_ACCOUNT = f"zen-steps@{PROJECT}.iam.gserviceaccount.com"
 
 
-def _dockerfile() -> str:
-    return f"""\
-FROM {BASE_IMAGE}
-COPY wheels/ /tmp/wheels/
-RUN pip install --no-cache-dir /tmp/wheels/*.whl "gcsfs=={metadata.version("gcsfs")}" && rm -rf /tmp/wheels
-WORKDIR /app
-"""
-
-
-def _uv() -> str:
-    found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-    if found:
-        return found
-    from uv import find_uv_bin  # type: ignore[import-not-found]
-
-    return str(find_uv_bin())
-
-
 @functools.lru_cache(maxsize=1)
 def step_image() -> str:
-    """The image every step runs in (built once per zen-core change)."""
-    import docker
-
-    dockerfile = _dockerfile()
-    with tempfile.TemporaryDirectory(prefix="zen-vertex-image-") as tmp:
-        wheels = Path(tmp) / "wheels"
-        subprocess.run(
-            [
-                _uv(),
-                "build",
-                "--quiet",
-                "--wheel",
-                str(REPO_ROOT / "packages" / "zen-core"),
-                "-o",
-                str(wheels),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        digest = hashlib.sha256(dockerfile.encode())
-        for wheel in sorted(wheels.glob("*.whl")):
-            digest.update(wheel.read_bytes())
-        tag = f"zen-vertex-test:{digest.hexdigest()[:12]}"
-        client = docker.from_env(timeout=1200)
-        try:
-            try:
-                client.images.get(tag)
-                return tag
-            except docker.errors.ImageNotFound:
-                pass
-            context = io.BytesIO()
-            with tarfile.open(fileobj=context, mode="w") as tar:
-                for wheel in sorted(wheels.glob("*.whl")):
-                    tar.add(wheel, arcname=f"wheels/{wheel.name}")
-                data = dockerfile.encode()
-                info = tarfile.TarInfo("Dockerfile")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            context.seek(0)
-            client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True)
-        finally:
-            client.close()
-    return tag
+    """The image every step runs in (built once per zen-core change), with gcsfs for gs://."""
+    return zen_core_image("zen-vertex-test", [f"gcsfs=={metadata.version('gcsfs')}"])
 
 
 def _free_port() -> int:
